@@ -1,0 +1,178 @@
+"""Benchmark the rules engine against the hand-written floor.
+
+    .venv/bin/python -m bench.rules.run [--answers 2000] [--repeats 7] [--seed 20261121]
+
+A fixed mix of answers (the public vignettes plus generated plausible ones) is
+first evaluated by both the engine and the floor (bench/rules/floor.py), which
+must agree on every one; then each is timed on one core, several times, and
+the medians are reported. Exit status 1 only when the two disagree: a missed
+speed target is reported, not failed.
+"""
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import random
+import statistics
+import sys
+import time
+from datetime import date
+from pathlib import Path
+from typing import Callable
+
+from bench.rules.floor import triage_by_hand
+from triage.rules import CURRENT_RULESET, evaluate, validate_answers
+from triage.rules.catalogue import COURSES, INJURIES, KNOWN_CONDITIONS, SURGERIES
+
+SUBMITTED_ON = date(2026, 11, 21)
+PUBLIC_VIGNETTES = Path(__file__).resolve().parents[2].parent / "shared" / "vignettes" / "public.json"
+TARGET_RATE = 50_000
+TARGET_RATIO = 2.0
+
+OPTIONAL_SYMPTOMS = ("back_pain", "sciatica", "numbness_top_of_foot", "tingling", "tripping", "steppage_gait",
+                     "heel_walk_difficulty", "eversion_weakness", "vision_problems", "fever",
+                     "unexplained_weight_loss", "history_of_cancer", "previous_foot_drop",
+                     "leg_crossing_or_kneeling")
+RARE_RED_FLAGS = ("urinary_retention", "incontinence", "saddle_numbness")
+
+
+def vignette_answers() -> list[dict]:
+    if not PUBLIC_VIGNETTES.exists():
+        return []
+    return [case["answers"] for case in json.loads(PUBLIC_VIGNETTES.read_text(encoding="utf-8"))["cases"]]
+
+
+def plausible_answers(rng: random.Random) -> dict:
+    """One assessment as the mobile app would send it: mostly stable one-sided cases, a few red flags."""
+    age = rng.randint(16, 92)
+    days = rng.choice((rng.randint(0, 14), rng.randint(15, 90), rng.randint(91, 2000)))
+    days = min(days, (age + 1) * 366)
+    answers = {
+        "age": age,
+        "affected_side": rng.choices(("left", "right", "both"), (45, 45, 10))[0],
+        "days_since_onset": days,
+        "onset_speed": rng.choice(("sudden", "gradual")),
+        "course": rng.choices(COURSES, (5, 20, 55, 20))[0],
+        "foot_lift": rng.choices(("cannot", "weak"), (25, 75))[0],
+    }
+    for code in RARE_RED_FLAGS:
+        answers[code] = rng.random() < 0.03
+    for code in OPTIONAL_SYMPTOMS:
+        roll = rng.random()
+        if roll < 0.25:
+            answers[code] = True
+        elif roll < 0.7:
+            answers[code] = False
+        elif roll < 0.75:
+            answers[code] = None
+    for code in ("other_leg_weakness", "stroke_signs"):
+        if rng.random() < 0.5:
+            answers[code] = rng.random() < 0.03
+    if rng.random() < 0.7:
+        answers["pain_score"] = rng.randint(0, 10)
+    if rng.random() < 0.12:
+        answers["recent_surgery"] = rng.choice(SURGERIES[1:])
+        answers["days_since_surgery"] = rng.randint(0, 60)
+    elif rng.random() < 0.3:
+        answers["recent_surgery"] = "none"
+    if rng.random() < 0.1:
+        answers["recent_injury"] = rng.choice(INJURIES[1:])
+        answers["days_since_injury"] = rng.randint(0, 60)
+    if rng.random() < 0.35:
+        answers["known_conditions"] = rng.sample(KNOWN_CONDITIONS, rng.choice((0, 1, 1, 1, 2)))
+    if rng.random() < 0.2:
+        answers["dorsiflexion_mrc"] = rng.randint(0, 5)
+        answers["upper_motor_neuron_signs"] = rng.random() < 0.1
+        answers["mri_severe_compression"] = rng.random() < 0.15
+    return answers
+
+
+def answer_mix(size: int, seed: int) -> list[dict]:
+    rng = random.Random(seed)
+    mix = vignette_answers()
+    while len(mix) < size:
+        mix.append(plausible_answers(rng))
+    for answers in mix:
+        problems = validate_answers(answers)
+        if problems:
+            raise SystemExit(f"the generator made invalid answers {answers}: {problems}")
+    return mix
+
+
+def disagreements(mix: list[dict]) -> list[str]:
+    out = []
+    for answers in mix:
+        by_engine = evaluate(answers, submitted_on=SUBMITTED_ON, ruleset=CURRENT_RULESET)
+        by_hand = triage_by_hand(answers, SUBMITTED_ON)
+        if by_engine != by_hand:
+            out.append(f"{json.dumps(answers)}\n  engine: {by_engine.as_dict()}\n  floor:  {by_hand.as_dict()}")
+    return out
+
+
+def evaluations_per_second(evaluate_one: Callable[[dict], object], mix: list[dict], passes: int,
+                           repeats: int) -> list[float]:
+    rates = []
+    for _ in range(repeats):
+        gc.collect()
+        started = time.perf_counter()
+        for _ in range(passes):
+            for answers in mix:
+                evaluate_one(answers)
+        rates.append(passes * len(mix) / (time.perf_counter() - started))
+    return rates
+
+
+def pin_to_one_core() -> str:
+    if not hasattr(os, "sched_setaffinity"):
+        return "not pinned (no sched_setaffinity)"
+    core = min(os.sched_getaffinity(0))
+    os.sched_setaffinity(0, {core})
+    return f"pinned to core {core}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--answers", type=int, default=2000, help="size of the answer mix (default 2000)")
+    parser.add_argument("--repeats", type=int, default=7, help="timed runs of each (default 7)")
+    parser.add_argument("--passes", type=int, default=5, help="passes over the mix per timed run (default 5)")
+    parser.add_argument("--seed", type=int, default=20261121, help="seed of the generated answers")
+    args = parser.parse_args(argv)
+
+    mix = answer_mix(args.answers, args.seed)
+    wrong = disagreements(mix)
+    if wrong:
+        print(f"engine and floor disagree on {len(wrong)} of {len(mix)} answers; first ones:", file=sys.stderr)
+        print("\n".join(wrong[:5]), file=sys.stderr)
+        return 1
+    urgencies = {urgency: 0 for urgency in ("emergency", "urgent", "routine")}
+    for answers in mix:
+        urgencies[evaluate(answers, submitted_on=SUBMITTED_ON).urgency] += 1
+    print(f"answer mix: {len(mix)} answers ({', '.join(f'{n} {u}' for u, n in urgencies.items())}); "
+          f"engine and floor agree on all; {pin_to_one_core()}")
+
+    def by_engine(answers: dict) -> object:
+        return evaluate(answers, submitted_on=SUBMITTED_ON, ruleset=CURRENT_RULESET)
+
+    def by_hand(answers: dict) -> object:
+        return triage_by_hand(answers, SUBMITTED_ON)
+
+    # Interleave so that a noisy neighbour on the shared machine hits both alike.
+    engine_rates, floor_rates = [], []
+    for _ in range(args.repeats):
+        engine_rates += evaluations_per_second(by_engine, mix, args.passes, 1)
+        floor_rates += evaluations_per_second(by_hand, mix, args.passes, 1)
+    engine, floor = statistics.median(engine_rates), statistics.median(floor_rates)
+    ratio = floor / engine
+
+    print(f"rules engine: {engine:,.0f} evaluations/s (median of {args.repeats})")
+    print(f"hand-written floor: {floor:,.0f} evaluations/s (median of {args.repeats})")
+    print(f"ratio engine/floor: {ratio:.2f}x (target <= {TARGET_RATIO:g}x): "
+          f"{'PASS' if ratio <= TARGET_RATIO else 'MISSED'}")
+    print(f"target >= {TARGET_RATE:,} evaluations/s: {'PASS' if engine >= TARGET_RATE else 'MISSED'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

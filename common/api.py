@@ -1,0 +1,49 @@
+"""The one DRF exception handler: every error leaves as problem details."""
+
+from __future__ import annotations
+
+from drf_standardized_errors.formatter import ExceptionFormatter
+from drf_standardized_errors.handler import ExceptionHandler
+from drf_standardized_errors.handler import exception_handler as standardized_exception_handler
+from rest_framework import exceptions
+from rest_framework.response import Response
+
+from .errors import ApplicationError
+
+
+class ApplicationAPIException(exceptions.APIException):
+    def __init__(self, error: ApplicationError) -> None:
+        self.status_code = error.status_code
+        detail = error.as_detail() if (error.field or error.details) else error.message
+        super().__init__(detail=detail, code=error.code)
+
+
+class ApplicationValidationError(exceptions.ValidationError):
+    """A 400 from the business rules formats like a serializer's, fields named."""
+
+    def __init__(self, error: ApplicationError) -> None:
+        super().__init__(detail=error.as_detail(), code=error.code)
+
+
+class ServiceExceptionHandler(ExceptionHandler):
+    def convert_known_exceptions(self, exc: Exception) -> Exception:
+        if isinstance(exc, ApplicationError):
+            if exc.status_code == 400:
+                return ApplicationValidationError(exc)
+            return ApplicationAPIException(exc)
+        return super().convert_known_exceptions(exc)
+
+
+class ProblemDetailsFormatter(ExceptionFormatter):
+    """drf-standardized-errors' shape plus the RFC 9457 `status` and `title`."""
+
+    def format_error_response(self, error_response) -> dict:
+        data = super().format_error_response(error_response)
+        first = data["errors"][0] if data.get("errors") else {}
+        data["status"] = self.exc.status_code
+        data["title"] = first.get("detail") if data["type"] != "validation_error" else "Invalid input."
+        return data
+
+
+def exception_handler(exc: Exception, context: dict) -> Response | None:
+    return standardized_exception_handler(exc, context)

@@ -1,0 +1,169 @@
+"""Writes of the triage domain: intake, evaluation, re-triage and overrides."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Mapping
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from accounts.models import User
+from common.errors import ApplicationError, Conflict
+from notifications.actions import escalation_acknowledge_by_override, escalation_open
+from patients.models import Patient
+from referrals.actions import referrals_propose, referrals_reprioritise
+
+from .models import Assessment, AssessmentStatus, Evaluation, Urgency
+from .rules import CURRENT_RULESET, advice_text, evaluate, get_ruleset, validate_answers
+
+logger = logging.getLogger(__name__)
+
+
+class AnswersInvalid(ApplicationError):
+    """Every offending answer code, named under `answers`."""
+
+    def __init__(self, errors: Mapping[str, str]) -> None:
+        super().__init__("The answers are not valid.", code="invalid_answers", field="answers", details=dict(errors))
+
+
+def assessment_submit(*, submitted_by: User, patient: Patient, answers: object) -> Assessment:
+    """Store a valid assessment and have a worker triage it once the transaction commits."""
+    errors = validate_answers(answers)
+    if errors:
+        raise AnswersInvalid(errors)
+    with transaction.atomic():
+        assessment = Assessment.objects.create(
+            patient=patient, submitted_by=submitted_by, submitted_at=timezone.now(), answers=answers,
+            last_enqueued_at=timezone.now(), enqueue_attempts=1,
+        )
+        transaction.on_commit(lambda: enqueue_triage(assessment_id=assessment.id))
+    return assessment
+
+
+def enqueue_triage(*, assessment_id: uuid.UUID) -> bool:
+    """Hand the assessment to a worker; if the broker is down, the pending sweep will."""
+    from .tasks import triage_assessment
+
+    try:
+        triage_assessment.delay(str(assessment_id))
+    except Exception:  # any broker error: the assessment is stored, the sweep re-enqueues it
+        logger.warning("triage not enqueued; the pending sweep will retry", extra={"assessment_id": str(assessment_id)})
+        return False
+    return True
+
+
+def assessment_triage(*, assessment_id: uuid.UUID, ruleset_version: str | None = None) -> Evaluation:
+    """Evaluate an assessment under a ruleset, once: a second call returns the same evaluation.
+
+    The result, its referrals and (for an emergency) the escalation are written in
+    one transaction, so that none exists without the others.
+    """
+    ruleset = get_ruleset(ruleset_version) if ruleset_version else CURRENT_RULESET
+    with transaction.atomic():
+        assessment = Assessment.objects.select_for_update().select_related("patient").get(pk=assessment_id)
+        existing = assessment.evaluations.filter(ruleset_version=ruleset.version).first()
+        if existing is not None:
+            return existing
+        evaluation = _evaluation_create(assessment=assessment, ruleset=ruleset)
+        _assessment_adopt(assessment=assessment, evaluation=evaluation)
+        _follow_effective_urgency(assessment=assessment, evaluation=evaluation, by=None)
+    return evaluation
+
+
+def assessment_retriage(*, assessment: Assessment, ruleset_version: str, by: User) -> Evaluation:
+    """Re-triage under another ruleset version; the earlier result is kept beside the new one."""
+    try:
+        get_ruleset(ruleset_version)
+    except KeyError as error:
+        raise ApplicationError(f"Unknown ruleset version {ruleset_version!r}.", field="ruleset_version") from error
+    if assessment.evaluations.filter(ruleset_version=ruleset_version).exists():
+        raise Conflict(
+            f"This assessment already has a result under ruleset {ruleset_version}.", field="ruleset_version"
+        )
+    with transaction.atomic():
+        assessment = Assessment.objects.select_for_update().select_related("patient").get(pk=assessment.pk)
+        evaluation = _evaluation_create(assessment=assessment, ruleset=get_ruleset(ruleset_version))
+        _assessment_adopt(assessment=assessment, evaluation=evaluation)
+        _follow_effective_urgency(assessment=assessment, evaluation=evaluation, by=by)
+    return evaluation
+
+
+def evaluation_override(*, evaluation: Evaluation, urgency: str, reason: str, by: User) -> Evaluation:
+    """A clinician sets the urgency that drives what follows; the computed one stays beside it."""
+    if urgency not in Urgency.values:
+        raise ApplicationError(f"Unknown urgency {urgency!r}.", field="urgency")
+    if not reason.strip():
+        raise ApplicationError("Say why the urgency is overridden.", field="reason")
+    with transaction.atomic():
+        evaluation = Evaluation.objects.select_for_update().select_related("assessment").get(pk=evaluation.pk)
+        assessment = evaluation.assessment
+        if assessment.current_evaluation_id != evaluation.pk:
+            raise Conflict("Only the current result of an assessment can be overridden.", field="evaluation")
+        evaluation.override_urgency = urgency
+        evaluation.override_reason = reason.strip()
+        evaluation.overridden_by = by
+        evaluation.overridden_at = timezone.now()
+        evaluation.save(update_fields=["override_urgency", "override_reason", "overridden_by", "overridden_at",
+                                       "updated_at"])
+        assessment.urgency = evaluation.effective_urgency
+        assessment.save(update_fields=["urgency", "updated_at"])
+        _follow_effective_urgency(assessment=assessment, evaluation=evaluation, by=by)
+    return evaluation
+
+
+def assessments_requeue_pending(*, older_than_seconds: int, limit: int = 500) -> int:
+    """Re-enqueue assessments whose triage was never enqueued or never ran (broker down, worker killed)."""
+    now = timezone.now()
+    cutoff = now - timezone.timedelta(seconds=older_than_seconds)
+    stale = list(
+        Assessment.objects.filter(status=AssessmentStatus.PENDING, submitted_at__lt=cutoff, last_enqueued_at__lt=cutoff)
+        .order_by("submitted_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+    requeued = 0
+    for assessment_id in stale:
+        claimed = Assessment.objects.filter(
+            pk=assessment_id, status=AssessmentStatus.PENDING, last_enqueued_at__lt=cutoff
+        ).update(last_enqueued_at=now, enqueue_attempts=F("enqueue_attempts") + 1)
+        if claimed and enqueue_triage(assessment_id=assessment_id):
+            requeued += 1
+    return requeued
+
+
+def _evaluation_create(*, assessment: Assessment, ruleset) -> Evaluation:
+    submitted_on = timezone.localdate(assessment.submitted_at)
+    result = evaluate(assessment.answers, submitted_on=submitted_on, ruleset=ruleset)
+    language = assessment.patient.language
+    data = result.as_dict()
+    return Evaluation.objects.create(
+        assessment=assessment, ruleset_version=result.ruleset_version, evaluated_at=timezone.now(),
+        urgency=result.urgency, red_flags=data["red_flags"], likely_origin=data["likely_origin"],
+        recommended_specialties=data["recommended_specialties"], recommended_tests=data["recommended_tests"],
+        rules_fired=data["rules_fired"], advice=advice_text(result, language), language=language,
+    )
+
+
+def _assessment_adopt(*, assessment: Assessment, evaluation: Evaluation) -> None:
+    assessment.current_evaluation = evaluation
+    assessment.urgency = evaluation.effective_urgency
+    assessment.status = AssessmentStatus.TRIAGED
+    assessment.triaged_at = assessment.triaged_at or evaluation.evaluated_at
+    assessment.save(update_fields=["current_evaluation", "urgency", "status", "triaged_at", "updated_at"])
+
+
+def _follow_effective_urgency(*, assessment: Assessment, evaluation: Evaluation, by: User | None) -> None:
+    """The effective urgency drives referrals and paging, in the caller's transaction."""
+    urgency = evaluation.effective_urgency
+    referrals_reprioritise(assessment=assessment, priority=urgency)
+    referrals_propose(
+        assessment=assessment, recommended_specialties=list(evaluation.recommended_specialties),
+        priority=urgency, by=by,
+    )
+    if urgency == Urgency.EMERGENCY:
+        escalation_open(assessment=assessment)
+    elif by is not None:
+        # A clinician who lowers an emergency has taken the case: the page stops with them.
+        escalation_acknowledge_by_override(assessment=assessment, by=by)

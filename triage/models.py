@@ -1,0 +1,112 @@
+from django.conf import settings
+from django.db import models
+from simple_history.models import HistoricalRecords
+
+from common.models import BaseModel
+from patients.models import Patient
+
+
+class Urgency(models.TextChoices):
+    ROUTINE = "routine", "Routine"
+    URGENT = "urgent", "Urgent"
+    EMERGENCY = "emergency", "Emergency"
+
+
+class AssessmentStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    TRIAGED = "triaged", "Triaged"
+
+
+class Assessment(BaseModel):
+    """One submission of answers about one patient's foot drop."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="assessments")
+    submitted_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    submitted_at = models.DateTimeField()
+    answers = models.JSONField()
+    status = models.CharField(max_length=16, choices=AssessmentStatus.choices, default=AssessmentStatus.PENDING)
+    triaged_at = models.DateTimeField(null=True, blank=True)
+    # Denormalised from the current evaluation so that lists filter and sort on an index.
+    urgency = models.CharField(max_length=16, choices=Urgency.choices, blank=True, default="")
+    current_evaluation = models.OneToOneField(
+        "Evaluation", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    enqueue_attempts = models.PositiveIntegerField(default=0)
+    last_enqueued_at = models.DateTimeField(null=True, blank=True)
+    history = HistoricalRecords(excluded_fields=["answers"])
+
+    class Meta:
+        ordering = ["-submitted_at"]
+        indexes = [
+            models.Index(fields=["patient", "-submitted_at"]),
+            models.Index(fields=["urgency", "-submitted_at"]),
+            models.Index(fields=["status", "-submitted_at"]),
+            models.Index(
+                fields=["submitted_at"], name="assessment_pending_idx", condition=models.Q(status="pending")
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Assessment {str(self.id)[:8]} of {self.patient}"
+
+
+class Evaluation(BaseModel):
+    """The rules engine's result for one assessment under one ruleset version.
+
+    Results are never rewritten: a newer ruleset adds an evaluation beside the
+    earlier one. A clinician's override sits beside the computed urgency.
+    """
+
+    assessment = models.ForeignKey(Assessment, on_delete=models.CASCADE, related_name="evaluations")
+    ruleset_version = models.CharField(max_length=32)
+    evaluated_at = models.DateTimeField()
+    urgency = models.CharField(max_length=16, choices=Urgency.choices)
+    red_flags = models.JSONField(default=list)
+    likely_origin = models.JSONField(default=list)
+    recommended_specialties = models.JSONField(default=list)
+    recommended_tests = models.JSONField(default=list)
+    rules_fired = models.JSONField(default=list)
+    advice = models.TextField()
+    language = models.CharField(max_length=2)
+    override_urgency = models.CharField(max_length=16, choices=Urgency.choices, blank=True, default="")
+    override_reason = models.TextField(blank=True, default="")
+    overridden_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    overridden_at = models.DateTimeField(null=True, blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-evaluated_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["assessment", "ruleset_version"], name="one_evaluation_per_ruleset")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.urgency} (ruleset {self.ruleset_version})"
+
+    @property
+    def effective_urgency(self) -> str:
+        return self.override_urgency or self.urgency
+
+    @property
+    def rule_ids(self) -> list[str]:
+        return [rule["id"] for rule in self.rules_fired]
+
+
+class IdempotencyRecord(BaseModel):
+    """The first response to a POST carrying an `Idempotency-Key`, per user and key."""
+
+    class State(models.TextChoices):
+        IN_FLIGHT = "in_flight", "In flight"
+        DONE = "done", "Done"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    request_fingerprint = models.CharField(max_length=64)
+    state = models.CharField(max_length=16, choices=State.choices, default=State.IN_FLIGHT)
+    response_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_body = models.JSONField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "key"], name="idempotency_key_unique_per_user")]

@@ -1,0 +1,97 @@
+"""The facts the rules read, derived once per evaluation from validated answers.
+
+Policy §1 decides how answers become facts: an optional yes/no that is absent
+or null is "not reported" and counts as no; an optional number that is absent
+or null is "not reported" (None) and satisfies no threshold; an operation or
+injury is kept only when it is *relevant* (within 30 days, and the foot drop
+began on or after it), otherwise it plays no part in any rule.
+"""
+from __future__ import annotations
+
+from triage.rules.catalogue import NO_INJURY, NO_SURGERY
+
+# An operation or injury more than this many days before the assessment is not relevant (policy §1).
+RELEVANT_EVENT_WINDOW_DAYS = 30
+
+_NO_CONDITIONS: frozenset[str] = frozenset()
+
+
+def _relevant_event(kind: str | None, nothing: str, days_since_event: int | None, days_since_onset: int) -> str | None:
+    if kind is None or kind == nothing:
+        return None
+    if days_since_event is None:
+        # ambiguity: validation makes the day count required with an event, so this is
+        # reachable only with unvalidated answers; we choose "relevant" because safer.
+        return kind
+    if days_since_event <= RELEVANT_EVENT_WINDOW_DAYS and days_since_onset <= days_since_event:
+        return kind
+    return None
+
+
+class Facts:
+    """Plain attributes for the predicates; `relevant_surgery`/`relevant_injury` are the
+    kind of a relevant operation/injury, or None."""
+
+    __slots__ = (
+        "age", "affected_side", "days_since_onset", "onset_speed", "course", "foot_lift",
+        "urinary_retention", "incontinence", "saddle_numbness",
+        "other_leg_weakness", "back_pain", "sciatica", "numbness_top_of_foot", "tingling", "tripping",
+        "steppage_gait", "heel_walk_difficulty", "eversion_weakness", "stroke_signs", "vision_problems",
+        "fever", "unexplained_weight_loss", "history_of_cancer", "previous_foot_drop",
+        "leg_crossing_or_kneeling", "upper_motor_neuron_signs", "mri_severe_compression",
+        "pain_score", "dorsiflexion_mrc", "known_conditions",
+        "recent_surgery", "days_since_surgery", "recent_injury", "days_since_injury",
+        "relevant_surgery", "relevant_injury",
+    )
+
+    def __init__(self, answers: dict) -> None:
+        get = answers.get
+        self.age = get("age")
+        self.affected_side = get("affected_side")
+        self.days_since_onset = days_since_onset = get("days_since_onset")
+        self.onset_speed = get("onset_speed")
+        self.course = get("course")
+        self.foot_lift = get("foot_lift")
+
+        # `is True` makes an absent or null answer a plain False (not reported = no).
+        self.urinary_retention = get("urinary_retention") is True
+        self.incontinence = get("incontinence") is True
+        self.saddle_numbness = get("saddle_numbness") is True
+        self.other_leg_weakness = get("other_leg_weakness") is True
+        self.back_pain = get("back_pain") is True
+        self.sciatica = get("sciatica") is True
+        self.numbness_top_of_foot = get("numbness_top_of_foot") is True
+        self.tingling = get("tingling") is True
+        self.tripping = get("tripping") is True
+        self.steppage_gait = get("steppage_gait") is True
+        self.heel_walk_difficulty = get("heel_walk_difficulty") is True
+        self.eversion_weakness = get("eversion_weakness") is True
+        self.stroke_signs = get("stroke_signs") is True
+        self.vision_problems = get("vision_problems") is True
+        self.fever = get("fever") is True
+        self.unexplained_weight_loss = get("unexplained_weight_loss") is True
+        self.history_of_cancer = get("history_of_cancer") is True
+        self.previous_foot_drop = get("previous_foot_drop") is True
+        self.leg_crossing_or_kneeling = get("leg_crossing_or_kneeling") is True
+        self.upper_motor_neuron_signs = get("upper_motor_neuron_signs") is True
+        self.mri_severe_compression = get("mri_severe_compression") is True
+
+        self.pain_score = get("pain_score")
+        self.dorsiflexion_mrc = get("dorsiflexion_mrc")
+        conditions = get("known_conditions")
+        self.known_conditions = frozenset(conditions) if conditions else _NO_CONDITIONS
+
+        self.recent_surgery = surgery = get("recent_surgery") or NO_SURGERY
+        self.days_since_surgery = days_since_surgery = get("days_since_surgery")
+        self.recent_injury = injury = get("recent_injury") or NO_INJURY
+        self.days_since_injury = days_since_injury = get("days_since_injury")
+        self.relevant_surgery = _relevant_event(surgery, NO_SURGERY, days_since_surgery, days_since_onset)
+        self.relevant_injury = _relevant_event(injury, NO_INJURY, days_since_injury, days_since_onset)
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__slots__)
+        return f"Facts({shown})"
+
+
+def derive_facts(answers: dict) -> Facts:
+    return Facts(answers)
