@@ -31,10 +31,12 @@ PUBLIC_VIGNETTES = Path(__file__).resolve().parents[2].parent / "shared" / "vign
 TARGET_RATE = 50_000
 TARGET_RATIO = 2.0
 
-OPTIONAL_SYMPTOMS = ("back_pain", "sciatica", "numbness_top_of_foot", "tingling", "tripping", "steppage_gait",
-                     "heel_walk_difficulty", "eversion_weakness", "vision_problems", "fever",
-                     "unexplained_weight_loss", "history_of_cancer", "previous_foot_drop",
-                     "leg_crossing_or_kneeling")
+# How often each optional symptom is reported as present in the generated mix.
+OPTIONAL_SYMPTOMS = {"back_pain": 0.4, "sciatica": 0.35, "numbness_top_of_foot": 0.25, "tingling": 0.35,
+                     "tripping": 0.45, "steppage_gait": 0.25, "heel_walk_difficulty": 0.2,
+                     "eversion_weakness": 0.1, "vision_problems": 0.03, "fever": 0.03,
+                     "unexplained_weight_loss": 0.04, "history_of_cancer": 0.06, "previous_foot_drop": 0.1,
+                     "leg_crossing_or_kneeling": 0.2}
 RARE_RED_FLAGS = ("urinary_retention", "incontinence", "saddle_numbness")
 
 
@@ -47,26 +49,26 @@ def vignette_answers() -> list[dict]:
 def plausible_answers(rng: random.Random) -> dict:
     """One assessment as the mobile app would send it: mostly stable one-sided cases, a few red flags."""
     age = rng.randint(16, 92)
-    days = rng.choice((rng.randint(0, 14), rng.randint(15, 90), rng.randint(91, 2000)))
+    days = rng.choices((rng.randint(0, 14), rng.randint(15, 90), rng.randint(91, 3000)), (15, 40, 45))[0]
     days = min(days, (age + 1) * 366)
     answers = {
         "age": age,
-        "affected_side": rng.choices(("left", "right", "both"), (45, 45, 10))[0],
+        "affected_side": rng.choices(("left", "right", "both"), (46, 46, 8))[0],
         "days_since_onset": days,
-        "onset_speed": rng.choice(("sudden", "gradual")),
-        "course": rng.choices(COURSES, (5, 20, 55, 20))[0],
-        "foot_lift": rng.choices(("cannot", "weak"), (25, 75))[0],
+        "onset_speed": rng.choices(("sudden", "gradual"), (30, 70))[0],
+        "course": rng.choices(COURSES, (4, 20, 56, 20))[0],
+        "foot_lift": rng.choices(("cannot", "weak"), (20, 80))[0],
     }
     for code in RARE_RED_FLAGS:
-        answers[code] = rng.random() < 0.03
-    for code in OPTIONAL_SYMPTOMS:
+        answers[code] = rng.random() < 0.02
+    for code, present in OPTIONAL_SYMPTOMS.items():
         roll = rng.random()
-        if roll < 0.25:
-            answers[code] = True
-        elif roll < 0.7:
-            answers[code] = False
-        elif roll < 0.75:
-            answers[code] = None
+        if roll < 0.1:
+            continue  # not asked
+        if roll < 0.15:
+            answers[code] = None  # asked, not answered
+        else:
+            answers[code] = rng.random() < present
     for code in ("other_leg_weakness", "stroke_signs"):
         if rng.random() < 0.5:
             answers[code] = rng.random() < 0.03

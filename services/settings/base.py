@@ -279,10 +279,14 @@ REFERRAL_SLA = {
 }
 
 # --- Periodic work ------------------------------------------------------------
+# Every sweep finds work whose task was lost (broker down at commit, worker
+# killed); the task names are each app's `tasks.py`.
 CELERY_BEAT_SCHEDULE = {
     "requeue-pending-assessments": {
         "task": "triage.tasks.requeue_pending_assessments",
         "schedule": TRIAGE_SWEEP_INTERVAL_SECONDS,
         "options": {"expires": TRIAGE_SWEEP_INTERVAL_SECONDS},
     },
+    # notifications: (the notifications app adds its entries here)
+    # referrals: (the referrals app adds its entries here)
 }

@@ -1,0 +1,75 @@
+import pytest
+from rest_framework.test import APIClient
+from rest_framework_simplejwt.tokens import RefreshToken
+
+from accounts.models import Role
+from accounts.selectors import clinic_default
+
+from .factories import PatientFactory, UserFactory
+from .worker import WorkerProcess, purge_broker
+
+
+@pytest.fixture
+def clinic(db):
+    return clinic_default()
+
+
+@pytest.fixture
+def staff(clinic):
+    return UserFactory(role=Role.STAFF, clinic=clinic)
+
+
+@pytest.fixture
+def clinician(clinic):
+    return UserFactory(role=Role.CLINICIAN, clinic=clinic)
+
+
+@pytest.fixture
+def superuser(clinic):
+    return UserFactory(role=Role.STAFF, clinic=clinic, is_superuser=True, is_staff=True)
+
+
+@pytest.fixture
+def patient(clinic):
+    return PatientFactory(clinic=clinic)
+
+
+@pytest.fixture
+def patient_user(clinic):
+    """A patient who registered from the app: a login with its own record."""
+    user = UserFactory(role=Role.PATIENT, clinic=clinic)
+    PatientFactory(clinic=clinic, user=user)
+    return user
+
+
+def bearer_client(user) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {RefreshToken.for_user(user).access_token}")
+    return client
+
+
+@pytest.fixture
+def api_as():
+    """api_as(user) -> an API client carrying that user's real JWT."""
+    return bearer_client
+
+
+@pytest.fixture
+def anonymous_api():
+    return APIClient()
+
+
+@pytest.fixture(scope="module")
+def worker_env():
+    """Environment of the module's Celery worker; override in a module to configure it."""
+    return {}
+
+
+@pytest.fixture(scope="module")
+def celery_worker(django_db_setup, django_db_blocker, worker_env):
+    """A real Celery worker subprocess for the module's integration tests (use transactional_db)."""
+    with django_db_blocker.unblock():
+        purge_broker()
+        worker = WorkerProcess(env=worker_env).start()
+    yield worker
+    worker.stop()
