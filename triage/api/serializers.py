@@ -10,6 +10,11 @@ class AssessmentInputSerializer(StrictSerializer):
     patient = serializers.UUIDField(required=False, help_text="The patient assessed; omitted by a patient.")
     answers = serializers.JSONField(help_text="Answer code -> value, per GET /api/v1/findings/.")
 
+    def validate_answers(self, value):
+        if not isinstance(value, dict):
+            raise serializers.ValidationError("Must be an object mapping answer codes to values.")
+        return value
+
 
 class OverrideInputSerializer(StrictSerializer):
     urgency = serializers.ChoiceField(choices=Urgency.choices)

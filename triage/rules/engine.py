@@ -55,15 +55,8 @@ def evaluate(answers: dict, *, submitted_on: date, ruleset: Ruleset = CURRENT_RU
             tests.append(row.undated or RecommendedTest(
                 row.code, _earliest_date(row.days_after_onset, facts.days_since_onset, submitted_on)))
 
-    return TriageResult(
-        urgency=urgency,
-        red_flags=tuple(red_flags),
-        likely_origin=origins,
-        recommended_specialties=tuple(specialties),
-        recommended_tests=tuple(tests),
-        rules_fired=tuple(rules_fired),
-        ruleset_version=ruleset.version,
-    )
+    return TriageResult(urgency, tuple(red_flags), origins, tuple(specialties), tuple(tests),
+                        tuple(rules_fired), ruleset.version)
 
 
 def _earliest_date(days_after_onset: int, days_since_onset: int, submitted_on: date) -> date:

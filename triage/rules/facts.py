@@ -1,7 +1,8 @@
 """The facts the rules read, derived once per evaluation from validated answers.
 
 Policy §1 decides how answers become facts: an optional yes/no that is absent
-or null is "not reported" and counts as no; an optional number that is absent
+is False, one sent as null is None ("not reported"); the rules read both as
+no, since every predicate tests truth, never `is False`. An optional number that is absent
 or null is "not reported" (None) and satisfies no threshold; an operation or
 injury is kept only when it is *relevant* (within 30 days, and the foot drop
 began on or after it), otherwise it plays no part in any rule.
@@ -16,9 +17,8 @@ RELEVANT_EVENT_WINDOW_DAYS = 30
 _NO_CONDITIONS: frozenset[str] = frozenset()
 
 
-def _relevant_event(kind: str | None, nothing: str, days_since_event: int | None, days_since_onset: int) -> str | None:
-    if kind is None or kind == nothing:
-        return None
+def _relevant_event(kind: str, days_since_event: int | None, days_since_onset: int) -> str | None:
+    """`kind` when the operation or injury is relevant (policy §1), else None."""
     if days_since_event is None:
         # ambiguity: validation makes the day count required with an event, so this is
         # reachable only with unvalidated answers; we choose "relevant" because safer.
@@ -53,40 +53,43 @@ class Facts:
         self.course = get("course")
         self.foot_lift = get("foot_lift")
 
-        # `is True` makes an absent or null answer a plain False (not reported = no).
-        self.urinary_retention = get("urinary_retention") is True
-        self.incontinence = get("incontinence") is True
-        self.saddle_numbness = get("saddle_numbness") is True
-        self.other_leg_weakness = get("other_leg_weakness") is True
-        self.back_pain = get("back_pain") is True
-        self.sciatica = get("sciatica") is True
-        self.numbness_top_of_foot = get("numbness_top_of_foot") is True
-        self.tingling = get("tingling") is True
-        self.tripping = get("tripping") is True
-        self.steppage_gait = get("steppage_gait") is True
-        self.heel_walk_difficulty = get("heel_walk_difficulty") is True
-        self.eversion_weakness = get("eversion_weakness") is True
-        self.stroke_signs = get("stroke_signs") is True
-        self.vision_problems = get("vision_problems") is True
-        self.fever = get("fever") is True
-        self.unexplained_weight_loss = get("unexplained_weight_loss") is True
-        self.history_of_cancer = get("history_of_cancer") is True
-        self.previous_foot_drop = get("previous_foot_drop") is True
-        self.leg_crossing_or_kneeling = get("leg_crossing_or_kneeling") is True
-        self.upper_motor_neuron_signs = get("upper_motor_neuron_signs") is True
-        self.mri_severe_compression = get("mri_severe_compression") is True
+        # Absent is False; null stays None ("not reported"), which the rules read as no.
+        self.urinary_retention = get("urinary_retention", False)
+        self.incontinence = get("incontinence", False)
+        self.saddle_numbness = get("saddle_numbness", False)
+        self.other_leg_weakness = get("other_leg_weakness", False)
+        self.back_pain = get("back_pain", False)
+        self.sciatica = get("sciatica", False)
+        self.numbness_top_of_foot = get("numbness_top_of_foot", False)
+        self.tingling = get("tingling", False)
+        self.tripping = get("tripping", False)
+        self.steppage_gait = get("steppage_gait", False)
+        self.heel_walk_difficulty = get("heel_walk_difficulty", False)
+        self.eversion_weakness = get("eversion_weakness", False)
+        self.stroke_signs = get("stroke_signs", False)
+        self.vision_problems = get("vision_problems", False)
+        self.fever = get("fever", False)
+        self.unexplained_weight_loss = get("unexplained_weight_loss", False)
+        self.history_of_cancer = get("history_of_cancer", False)
+        self.previous_foot_drop = get("previous_foot_drop", False)
+        self.leg_crossing_or_kneeling = get("leg_crossing_or_kneeling", False)
+        self.upper_motor_neuron_signs = get("upper_motor_neuron_signs", False)
+        self.mri_severe_compression = get("mri_severe_compression", False)
 
         self.pain_score = get("pain_score")
         self.dorsiflexion_mrc = get("dorsiflexion_mrc")
         conditions = get("known_conditions")
         self.known_conditions = frozenset(conditions) if conditions else _NO_CONDITIONS
 
+        # None (null) is "not reported", which for an event means none happened.
         self.recent_surgery = surgery = get("recent_surgery") or NO_SURGERY
         self.days_since_surgery = days_since_surgery = get("days_since_surgery")
         self.recent_injury = injury = get("recent_injury") or NO_INJURY
         self.days_since_injury = days_since_injury = get("days_since_injury")
-        self.relevant_surgery = _relevant_event(surgery, NO_SURGERY, days_since_surgery, days_since_onset)
-        self.relevant_injury = _relevant_event(injury, NO_INJURY, days_since_injury, days_since_onset)
+        self.relevant_surgery = (
+            None if surgery == NO_SURGERY else _relevant_event(surgery, days_since_surgery, days_since_onset))
+        self.relevant_injury = (
+            None if injury == NO_INJURY else _relevant_event(injury, days_since_injury, days_since_onset))
 
     def __repr__(self) -> str:
         shown = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__slots__)

@@ -204,18 +204,22 @@ FALLBACK_ORIGIN = "undetermined"  # §5: none of the above
 
 # --- §6 where to refer -----------------------------------------------------------------
 
-def _operation_team_is(team: str):
-    def operated_by(f: Facts, origins: tuple, urgency: str) -> bool:
-        return SURGERY_TEAM.get(f.relevant_surgery) == team
-    operated_by.__name__ = f"relevant_operation_by_{team}"
-    return operated_by
+def _operated_on_by(team: str):
+    operations = frozenset(kind for kind, surgeons in SURGERY_TEAM.items() if surgeons == team)
+
+    def after_relevant_operation(f: Facts, origins: tuple, urgency: str) -> bool:
+        return f.relevant_surgery in operations
+    after_relevant_operation.__name__ = f"after_relevant_operation_by_{team}"
+    return after_relevant_operation
 
 
-def _injury_team_is(team: str):
-    def injury_seen_by(f: Facts, origins: tuple, urgency: str) -> bool:
-        return INJURY_TEAM.get(f.relevant_injury) == team
-    injury_seen_by.__name__ = f"relevant_injury_for_{team}"
-    return injury_seen_by
+def _injury_treated_by(team: str):
+    injuries = frozenset(kind for kind, doctors in INJURY_TEAM.items() if doctors == team)
+
+    def after_relevant_injury(f: Facts, origins: tuple, urgency: str) -> bool:
+        return f.relevant_injury in injuries
+    after_relevant_injury.__name__ = f"after_relevant_injury_for_{team}"
+    return after_relevant_injury
 
 
 def has_spinal_origin(f: Facts, origins: tuple, urgency: str) -> bool:
@@ -238,12 +242,12 @@ def needs_pain_management(f: Facts, origins: tuple, urgency: str) -> bool:
 # Rows 1 and 2 of §6 are spelled out per team; at most one kind of operation
 # and one kind of injury can be relevant.
 PRIMARY_SPECIALTIES = (
-    SpecialtyRow(("orthopedics",), _operation_team_is("orthopedics")),        # row 1
-    SpecialtyRow(("neurosurgery",), _operation_team_is("neurosurgery")),
-    SpecialtyRow(("general_surgery",), _operation_team_is("general_surgery")),
-    SpecialtyRow(("neurology",), _operation_team_is("neurology")),
-    SpecialtyRow(("orthopedics",), _injury_team_is("orthopedics")),           # row 2
-    SpecialtyRow(("neurosurgery",), _injury_team_is("neurosurgery")),
+    SpecialtyRow(("orthopedics",), _operated_on_by("orthopedics")),        # row 1
+    SpecialtyRow(("neurosurgery",), _operated_on_by("neurosurgery")),
+    SpecialtyRow(("general_surgery",), _operated_on_by("general_surgery")),
+    SpecialtyRow(("neurology",), _operated_on_by("neurology")),
+    SpecialtyRow(("orthopedics",), _injury_treated_by("orthopedics")),           # row 2
+    SpecialtyRow(("neurosurgery",), _injury_treated_by("neurosurgery")),
     SpecialtyRow(("neurosurgery",), has_spinal_origin),                       # row 3
     SpecialtyRow(("physiotherapy", "neurology"), is_routine_long_term_condition),  # row 4, the exception
     SpecialtyRow(("neurology",), always),                                     # row 4
