@@ -222,6 +222,9 @@ CELERY_BROKER_CONNECTION_TIMEOUT = 3
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_PUBLISH_RETRY = True
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
+# On a lost broker connection, stop the late-acknowledged tasks in flight: the
+# broker redelivers them anyway, so running them on would run them twice.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
@@ -239,6 +242,25 @@ TWILIO_AUTH_TOKEN = env.str("TWILIO_AUTH_TOKEN", default="")
 TWILIO_FROM_NUMBER = env.str("TWILIO_FROM_NUMBER", default="")
 TWILIO_API_BASE_URL = env.str("TWILIO_API_BASE_URL", default="https://api.twilio.com").rstrip("/")
 ESCALATION_ACK_TIMEOUT_SECONDS = env.float("ESCALATION_ACK_TIMEOUT_SECONDS", default=300)
+# The escalation clock lives in the database; this sweep advances what is due.
+ESCALATION_SWEEP_INTERVAL_SECONDS = env.float("ESCALATION_SWEEP_INTERVAL_SECONDS", default=1.0)
+ESCALATION_ACK_LINK_MAX_AGE_SECONDS = env.int("ESCALATION_ACK_LINK_MAX_AGE_SECONDS", default=24 * 3600)
+# Besides the clinic's staff users: who hears of exhausted escalations and failed pages.
+ESCALATION_ALERT_EMAILS = env.list("ESCALATION_ALERT_EMAILS", default=[])
+TWILIO_CONNECT_TIMEOUT_SECONDS = env.float("TWILIO_CONNECT_TIMEOUT_SECONDS", default=3.05)
+TWILIO_READ_TIMEOUT_SECONDS = env.float("TWILIO_READ_TIMEOUT_SECONDS", default=10.0)
+# Delivery: capped attempts with Celery's exponential backoff and full jitter
+# (factor * 2**n seconds, at most the maximum), then `failed` and staff alerted.
+NOTIFICATION_MAX_ATTEMPTS = env.int("NOTIFICATION_MAX_ATTEMPTS", default=6)
+NOTIFICATION_RETRY_BACKOFF_SECONDS = env.int("NOTIFICATION_RETRY_BACKOFF_SECONDS", default=2)
+NOTIFICATION_RETRY_BACKOFF_MAX_SECONDS = env.int("NOTIFICATION_RETRY_BACKOFF_MAX_SECONDS", default=60)
+# The outbox sweep re-dispatches a notification queued this long past its due
+# time (its task was lost) or claimed this long ago (its worker died mid-send).
+# The send task's hard time limit stays below the lease, so no live worker is
+# still sending when its notification is handed to another.
+NOTIFICATION_SWEEP_INTERVAL_SECONDS = env.float("NOTIFICATION_SWEEP_INTERVAL_SECONDS", default=5.0)
+NOTIFICATION_QUEUED_GRACE_SECONDS = env.int("NOTIFICATION_QUEUED_GRACE_SECONDS", default=10)
+NOTIFICATION_SENDING_LEASE_SECONDS = env.int("NOTIFICATION_SENDING_LEASE_SECONDS", default=45)
 
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
@@ -287,6 +309,16 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": TRIAGE_SWEEP_INTERVAL_SECONDS,
         "options": {"expires": TRIAGE_SWEEP_INTERVAL_SECONDS},
     },
-    # notifications: (the notifications app adds its entries here)
+    # notifications:
+    "advance-due-escalations": {
+        "task": "notifications.tasks.advance_due_escalations",
+        "schedule": ESCALATION_SWEEP_INTERVAL_SECONDS,
+        "options": {"expires": ESCALATION_SWEEP_INTERVAL_SECONDS},
+    },
+    "sweep-notification-outbox": {
+        "task": "notifications.tasks.sweep_notification_outbox",
+        "schedule": NOTIFICATION_SWEEP_INTERVAL_SECONDS,
+        "options": {"expires": NOTIFICATION_SWEEP_INTERVAL_SECONDS},
+    },
     # referrals: (the referrals app adds its entries here)
 }

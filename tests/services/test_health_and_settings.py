@@ -1,5 +1,7 @@
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from django.db import connection
@@ -8,6 +10,7 @@ from django.test import override_settings
 from services.celery_app import app as celery_app
 
 PRODUCTION = "services.settings.production"
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_healthz_answers_while_the_process_lives(client):
@@ -90,3 +93,11 @@ def test_the_openapi_schema_builds_and_describes_the_contract(client):
 @override_settings(DEBUG=False)
 def test_the_docs_page_is_served(client):
     assert client.get("/api/v1/docs/").status_code == 200
+
+
+@pytest.mark.skipif(not shutil.which("docker-compose"), reason="Debian's docker-compose is not installed")
+def test_docker_compose_file_is_valid():
+    result = subprocess.run(["docker-compose", "config", "-q"], cwd=ROOT, capture_output=True, text=True,
+                            timeout=60, check=False)
+
+    assert result.returncode == 0, result.stderr

@@ -1,8 +1,12 @@
 """The triage path end to end: API, on-commit enqueue, Redis, a real worker, PostgreSQL."""
 
+import json
+from datetime import date
+from pathlib import Path
+
 import pytest
 
-from tests.factories import EMERGENCY, ROUTINE, URGENT
+from tests.factories import EMERGENCY, ROUTINE, URGENT, PatientFactory
 from tests.worker import wait_until
 from triage.models import Assessment
 
@@ -47,3 +51,51 @@ def test_a_pending_assessment_whose_task_was_lost_is_triaged_by_the_sweep(celery
     assert assessments_requeue_pending(older_than_seconds=30) == 1
 
     wait_until(lambda: Assessment.objects.get(pk=lost.pk).status == "triaged", message="the sweep's triage")
+
+
+VIGNETTES = Path(__file__).resolve().parents[2].parent / "shared" / "vignettes" / "public.json"
+
+
+def expectation_problems(expect: dict, triage: dict, submitted_at: str) -> list[str]:
+    """The public vignettes' expectations, read as the acceptance tool reads them."""
+    specialties = triage["recommended_specialties"]
+    tests = {test["code"]: test for test in triage["recommended_tests"]}
+    rule_ids = {rule["id"] for rule in triage["rules_fired"]}
+    checks = {
+        "urgency": lambda want: triage["urgency"] == want,
+        "red_flags": lambda want: set(triage["red_flags"]) == set(want),
+        "rules_include": lambda want: set(want) <= rule_ids,
+        "primary_specialty": lambda want: specialties[0] == want,
+        "specialties_include": lambda want: set(want) <= set(specialties),
+        "specialties_exclude": lambda want: not set(want) & set(specialties),
+        "specialties_order": lambda want: specialties == want,
+        "likely_origin_include": lambda want: set(want) <= set(triage["likely_origin"]),
+        "tests_include": lambda want: set(want) <= set(tests),
+        "tests_exclude": lambda want: not set(want) & set(tests),
+        "emg_earliest_offset_days": lambda want: (
+            "emg_ncs" not in tests if want is None else
+            (date.fromisoformat(tests["emg_ncs"]["earliest_date"]) - date.fromisoformat(submitted_at[:10])).days
+            == want),
+    }
+    return [f"{key}: expected {want!r}" for key, want in expect.items() if not checks[key](want)]
+
+
+@pytest.mark.skipif(not VIGNETTES.exists(), reason="shared/vignettes/public.json is not beside the repository")
+def test_the_public_vignettes_are_triaged_as_the_policy_requires(celery_worker, api_as, staff, clinic):
+    cases = json.loads(VIGNETTES.read_text())["cases"]
+    client = api_as(staff)
+    patient = PatientFactory(clinic=clinic, date_of_birth=date(1900, 1, 1))
+    posted = {
+        case["id"]: client.post("/api/v1/assessments/", {"patient": str(patient.id), "answers": case["answers"]},
+                                format="json").json()["id"]
+        for case in cases
+    }
+
+    problems = {}
+    for case in cases:
+        body = triaged(client, posted[case["id"]])
+        found = expectation_problems(case["expect"], body["triage"], body["submitted_at"])
+        if found:
+            problems[case["id"]] = found
+
+    assert problems == {}

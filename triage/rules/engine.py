@@ -41,17 +41,20 @@ def evaluate(answers: dict, *, submitted_on: date, ruleset: Ruleset = CURRENT_RU
 
     origins = tuple([row.code for row in ruleset.origins if row.predicate(facts)]) or (ruleset.fallback_origin,)
 
+    specialties = []
     for row in ruleset.primary_specialties:
-        if row.predicate(facts, origins, urgency):
-            specialties = list(row.codes)
+        leading = row.refer(facts, origins, urgency)
+        if leading:
+            specialties = list(leading)
             break
     for row in ruleset.further_specialties:
-        if row.predicate(facts, origins, urgency):
-            specialties += [code for code in row.codes if code not in specialties]
+        for code in row.refer(facts, origins, urgency):
+            if code not in specialties:
+                specialties.append(code)
 
     tests = []
     for row in ruleset.tests:
-        if row.predicate(facts, origins):
+        if row.predicate(facts, origins) if row.origins is None else not row.origins.isdisjoint(origins):
             tests.append(row.undated or RecommendedTest(
                 row.code, _earliest_date(row.days_after_onset, facts.days_since_onset, submitted_on)))
 

@@ -20,9 +20,9 @@ URGENCY_RANK = {ROUTINE: 0, URGENT: 1, EMERGENCY: 2}
 URGENCY_BY_RANK = {rank: urgency for urgency, rank in URGENCY_RANK.items()}
 
 FactsPredicate = Callable[["Facts"], bool]
-# Tests depend on the likely origins; the specialties also on the final urgency.
+# Origins are a tuple of §5 codes in table order; referrals also depend on the final urgency.
 TestPredicate = Callable[["Facts", tuple], bool]
-SpecialtyPredicate = Callable[["Facts", tuple, str], bool]
+Referral = Callable[["Facts", tuple, str], tuple]
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,10 +58,11 @@ class OriginRow:
 
 @dataclass(frozen=True, slots=True)
 class SpecialtyRow:
-    """A §6 row: refer to `codes`, in this order, when the predicate holds."""
+    """A §6 row: `when` quotes the policy; `refer` gives the specialties the row
+    adds, in order, or () when the row does not apply."""
 
-    codes: tuple[str, ...]
-    predicate: SpecialtyPredicate = field(compare=False, repr=False)
+    when: str
+    refer: Referral = field(compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,10 +80,14 @@ class RecommendedTest:
 
 @dataclass(frozen=True, slots=True)
 class TestRow:
-    """A §7 row. `days_after_onset` is set for a test that is useless before then."""
+    """A §7 row: recommended when one of `origins` is likely, or else when `predicate` holds.
+
+    `days_after_onset` is set for a test that shows nothing until then.
+    """
 
     code: str
-    predicate: TestPredicate = field(compare=False, repr=False)
+    origins: frozenset[str] | None = None
+    predicate: TestPredicate | None = field(default=None, compare=False, repr=False)
     days_after_onset: int | None = None
     # An undated recommendation is the same value every time: built once and shared.
     undated: RecommendedTest | None = field(init=False, compare=False, repr=False)
@@ -90,6 +95,8 @@ class TestRow:
     __test__ = False  # not a pytest test class, despite the name
 
     def __post_init__(self) -> None:
+        if (self.origins is None) == (self.predicate is None):
+            raise ValueError(f"test {self.code!r}: give either origins or a predicate")
         object.__setattr__(self, "undated", RecommendedTest(self.code) if self.days_after_onset is None else None)
 
 
@@ -97,10 +104,9 @@ class TestRow:
 class Ruleset:
     """One published version of the triage policy, declared as data.
 
-    `primary_specialties` is searched in order and the first row that holds
-    gives the leading specialties (the first is the primary referral);
-    `further_specialties` are then appended in order, skipping any specialty
-    already listed.
+    The first of `primary_specialties` that refers to anyone gives the leading
+    specialties (the first is the primary referral); each of
+    `further_specialties` then adds its own, skipping any already listed.
     """
 
     version: str

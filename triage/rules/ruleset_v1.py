@@ -41,9 +41,7 @@ where it is silent, err towards the higher urgency):
 from __future__ import annotations
 
 from triage.rules.facts import Facts
-from triage.rules.model import (
-    EMERGENCY, ROUTINE, URGENT, OriginRow, Rule, Ruleset, SpecialtyRow, TestRow,
-)
+from triage.rules.model import EMERGENCY, ROUTINE, URGENT, OriginRow, Rule, Ruleset, SpecialtyRow, TestRow
 
 NEW_EPISODE_DAYS = 90
 ACUTE_ONSET_DAYS = 14
@@ -61,10 +59,11 @@ NEUROPATHY_CONDITIONS = frozenset({"diabetes"})
 # §6 row 4: a routine case with one of these long-term conditions starts with physiotherapy.
 PHYSIOTHERAPY_FIRST_CONDITIONS = CENTRAL_CONDITIONS | NEUROMUSCULAR_CONDITIONS | NEUROPATHY_CONDITIONS
 
-SURGERY_TEAM = {"knee_replacement": "orthopedics", "hip_replacement": "orthopedics", "spine": "neurosurgery",
-                "abdominal": "general_surgery", "other": "neurology"}
-INJURY_TEAM = {"leg_fracture": "orthopedics", "knee_injury": "orthopedics", "other": "orthopedics",
-               "back_injury": "neurosurgery"}
+# §6 rows 1 and 2: who sees a patient after a relevant operation or injury.
+OPERATING_TEAM = {"knee_replacement": ("orthopedics",), "hip_replacement": ("orthopedics",),
+                  "spine": ("neurosurgery",), "abdominal": ("general_surgery",), "other": ("neurology",)}
+INJURY_TEAM = {"leg_fracture": ("orthopedics",), "knee_injury": ("orthopedics",), "other": ("orthopedics",),
+               "back_injury": ("neurosurgery",)}
 JOINT_REPLACEMENTS = frozenset({"knee_replacement", "hip_replacement"})
 LEG_INJURIES = frozenset({"leg_fracture", "knee_injury"})
 
@@ -204,95 +203,74 @@ FALLBACK_ORIGIN = "undetermined"  # §5: none of the above
 
 # --- §6 where to refer -----------------------------------------------------------------
 
-def _operated_on_by(team: str):
-    operations = frozenset(kind for kind, surgeons in SURGERY_TEAM.items() if surgeons == team)
-
-    def after_relevant_operation(f: Facts, origins: tuple, urgency: str) -> bool:
-        return f.relevant_surgery in operations
-    after_relevant_operation.__name__ = f"after_relevant_operation_by_{team}"
-    return after_relevant_operation
+def refer_to_operating_team(f: Facts, origins: tuple, urgency: str) -> tuple:
+    # The advice also tells the patient to inform the operating team at once.
+    return OPERATING_TEAM.get(f.relevant_surgery, ())
 
 
-def _injury_treated_by(team: str):
-    injuries = frozenset(kind for kind, doctors in INJURY_TEAM.items() if doctors == team)
-
-    def after_relevant_injury(f: Facts, origins: tuple, urgency: str) -> bool:
-        return f.relevant_injury in injuries
-    after_relevant_injury.__name__ = f"after_relevant_injury_for_{team}"
-    return after_relevant_injury
+def refer_to_injury_team(f: Facts, origins: tuple, urgency: str) -> tuple:
+    return INJURY_TEAM.get(f.relevant_injury, ())
 
 
-def has_spinal_origin(f: Facts, origins: tuple, urgency: str) -> bool:
-    return "cauda_equina" in origins or "lumbar_radiculopathy" in origins
+def refer_spinal_origin(f: Facts, origins: tuple, urgency: str) -> tuple:
+    if "cauda_equina" in origins or "lumbar_radiculopathy" in origins:
+        return ("neurosurgery",)
+    return ()
 
 
-def is_routine_long_term_condition(f: Facts, origins: tuple, urgency: str) -> bool:
-    return urgency == ROUTINE and not f.known_conditions.isdisjoint(PHYSIOTHERAPY_FIRST_CONDITIONS)
+def refer_long_term_condition(f: Facts, origins: tuple, urgency: str) -> tuple:
+    if urgency == ROUTINE and not f.known_conditions.isdisjoint(PHYSIOTHERAPY_FIRST_CONDITIONS):
+        return ("physiotherapy", "neurology")
+    return ()
 
 
-def always(f: Facts, origins: tuple, urgency: str) -> bool:
-    return True
+def refer_to_neurology(f: Facts, origins: tuple, urgency: str) -> tuple:
+    return ("neurology",)
 
 
-def needs_pain_management(f: Facts, origins: tuple, urgency: str) -> bool:
-    return f.pain_score is not None and f.pain_score >= PAIN_MANAGEMENT_SCORE and "lumbar_radiculopathy" in origins
+def refer_to_pain_management(f: Facts, origins: tuple, urgency: str) -> tuple:
+    # A pain score that was not reported meets no threshold (ruleset docstring, reading 7).
+    if f.pain_score is not None and f.pain_score >= PAIN_MANAGEMENT_SCORE and "lumbar_radiculopathy" in origins:
+        return ("pain_management",)
+    return ()
 
 
-# The first row that holds gives the leading specialties, the primary first.
-# Rows 1 and 2 of §6 are spelled out per team; at most one kind of operation
-# and one kind of injury can be relevant.
+def refer_to_physiotherapy(f: Facts, origins: tuple, urgency: str) -> tuple:
+    return ("physiotherapy",)
+
+
 PRIMARY_SPECIALTIES = (
-    SpecialtyRow(("orthopedics",), _operated_on_by("orthopedics")),        # row 1
-    SpecialtyRow(("neurosurgery",), _operated_on_by("neurosurgery")),
-    SpecialtyRow(("general_surgery",), _operated_on_by("general_surgery")),
-    SpecialtyRow(("neurology",), _operated_on_by("neurology")),
-    SpecialtyRow(("orthopedics",), _injury_treated_by("orthopedics")),           # row 2
-    SpecialtyRow(("neurosurgery",), _injury_treated_by("neurosurgery")),
-    SpecialtyRow(("neurosurgery",), has_spinal_origin),                       # row 3
-    SpecialtyRow(("physiotherapy", "neurology"), is_routine_long_term_condition),  # row 4, the exception
-    SpecialtyRow(("neurology",), always),                                     # row 4
+    SpecialtyRow("1. a relevant operation: the operating team's specialty", refer_to_operating_team),
+    SpecialtyRow("2. a relevant injury", refer_to_injury_team),
+    SpecialtyRow("3. origin cauda_equina or lumbar_radiculopathy: neurosurgery", refer_spinal_origin),
+    SpecialtyRow("4. routine with a known central, neuromuscular or peripheral_neuropathy condition: "
+                 "physiotherapy, then neurology", refer_long_term_condition),
+    SpecialtyRow("4. otherwise: neurology", refer_to_neurology),
 )
 FURTHER_SPECIALTIES = (
-    SpecialtyRow(("pain_management",), needs_pain_management),
-    SpecialtyRow(("physiotherapy",), always),  # rehabilitation in every case (seed 002)
+    SpecialtyRow("pain_score >= 7 and origin lumbar_radiculopathy: pain_management", refer_to_pain_management),
+    SpecialtyRow("always: physiotherapy (rehabilitation in every case, seed 002)", refer_to_physiotherapy),
 )
 
 
 # --- §7 recommended tests --------------------------------------------------------------
 
-def has_lumbar_origin(f: Facts, origins: tuple) -> bool:
-    return "lumbar_radiculopathy" in origins
-
-
-def has_central_origin(f: Facts, origins: tuple) -> bool:
-    return "central" in origins
-
-
 def has_an_origin_besides_central(f: Facts, origins: tuple) -> bool:
-    return len(origins) > 1 or "central" not in origins
+    return origins != ("central",)
 
 
 def has_injury_or_joint_replacement(f: Facts, origins: tuple) -> bool:
     return f.relevant_injury is not None or f.relevant_surgery in JOINT_REPLACEMENTS
 
 
-def has_peroneal_origin(f: Facts, origins: tuple) -> bool:
-    return "peroneal_neuropathy" in origins
-
-
-def has_systemic_or_unknown_origin(f: Facts, origins: tuple) -> bool:
-    return ("peripheral_neuropathy" in origins or "neuromuscular" in origins
-            or FALLBACK_ORIGIN in origins)
-
-
 TESTS = (
-    TestRow("mri_lumbar_spine", has_lumbar_origin),
-    TestRow("mri_brain", has_central_origin),
+    TestRow("mri_lumbar_spine", origins=frozenset({"lumbar_radiculopathy"})),
+    TestRow("mri_brain", origins=frozenset({"central"})),
     # Electrodiagnostics often show nothing for one to two weeks after onset.
-    TestRow("emg_ncs", has_an_origin_besides_central, days_after_onset=EMG_USEFUL_AFTER_ONSET_DAYS),
-    TestRow("xray", has_injury_or_joint_replacement),
-    TestRow("nerve_ultrasound", has_peroneal_origin),
-    TestRow("blood_tests", has_systemic_or_unknown_origin),
+    TestRow("emg_ncs", predicate=has_an_origin_besides_central, days_after_onset=EMG_USEFUL_AFTER_ONSET_DAYS),
+    TestRow("xray", predicate=has_injury_or_joint_replacement),
+    TestRow("nerve_ultrasound", origins=frozenset({"peroneal_neuropathy"})),
+    TestRow("blood_tests", origins=frozenset({"peripheral_neuropathy", "neuromuscular", FALLBACK_ORIGIN})),
 )
 
 
