@@ -23,7 +23,10 @@ def test_database_url() -> str:
 
 
 def purge_broker() -> None:
-    redis.Redis.from_url(settings.CELERY_BROKER_URL).flushdb()
+    """Drop this run's queued tasks (and only this run's: keys carry the run's prefix)."""
+    client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    for key in client.scan_iter(f"{settings.BROKER_KEY_PREFIX}*"):
+        client.delete(key)
 
 
 class WorkerProcess:

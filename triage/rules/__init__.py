@@ -11,7 +11,19 @@ from triage.rules.engine import CURRENT_RULESET, RULESETS, evaluate, get_ruleset
 from triage.rules.model import URGENCY_RANK, RecommendedTest, Rule, Ruleset, TriageResult
 
 __all__ = [
-    "CURRENT_RULESET", "FINDINGS", "FINDINGS_BY_CODE", "Finding", "RULESETS", "RecommendedTest", "Rule",
-    "Ruleset", "SAFETY_NET", "TriageResult", "URGENCY_RANK", "advice_text", "evaluate", "get_ruleset",
+    "CURRENT_RULESET",
+    "FINDINGS",
+    "FINDINGS_BY_CODE",
+    "RULESETS",
+    "SAFETY_NET",
+    "URGENCY_RANK",
+    "Finding",
+    "RecommendedTest",
+    "Rule",
+    "Ruleset",
+    "TriageResult",
+    "advice_text",
+    "evaluate",
+    "get_ruleset",
     "validate_answers",
 ]

@@ -40,11 +40,11 @@ _TEXT = {
     "en": {
         EMERGENCY: ("Your answers include warning signs that must be checked today. Go to an emergency "
                     "department now; do not wait for an appointment."),
-        URGENT: "A specialist should see you within the next few days. We are arranging an urgent appointment with {primary}.",
+        URGENT: ("A specialist should see you within the next few days. We are arranging an urgent "
+                 "appointment with {primary}."),
         "routine": "Book a review with your doctor. We recommend an appointment with {primary}.",
         "referral_after_emergency": "After that, you will also be referred to {primary}.",
-        "operating_team": ("Tell the team that operated on you about this weakness at once, "
-                           "even before you are seen."),
+        "operating_team": "Also tell the team that operated on you about this weakness at once.",
         "also": "We also recommend {others}.",
         "and": " and ",
     },
@@ -55,8 +55,7 @@ _TEXT = {
                  "{primary}."),
         "routine": "Pida una revisión con su médico. Le recomendamos una cita con {primary}.",
         "referral_after_emergency": "Después, también se le derivará a {primary}.",
-        "operating_team": ("Avise enseguida de esta debilidad al equipo que le operó, incluso antes de que "
-                           "le vean."),
+        "operating_team": "Avise también enseguida de esta debilidad al equipo que le operó.",
         "also": "También le recomendamos {others}.",
         "and": " y ",
     },

@@ -6,7 +6,8 @@ required: a missing answer is rejected, never read as "no".
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 
 INTEGER = "integer"
 BOOLEAN = "boolean"
@@ -32,6 +33,9 @@ KNOWN_CONDITIONS = (
 DAYS_PER_YEAR_OF_AGE = 366
 DAY_COUNTS_BOUNDED_BY_AGE = ("days_since_onset", "days_since_surgery", "days_since_injury")
 
+# A message names this many wrong items of a list at most; a long list of junk gets a short answer.
+_MOST_ITEMS_NAMED = 5
+
 
 @dataclass(frozen=True)
 class Finding:
@@ -39,7 +43,7 @@ class Finding:
 
     code: str
     type: str
-    question: dict
+    question: dict = field(hash=False)  # {"en": ..., "es": ...}
     required: bool = False
     choices: tuple[str, ...] | None = None
     minimum: int | None = None
@@ -77,7 +81,8 @@ FINDINGS: tuple[Finding, ...] = (
     Finding("age", INTEGER, _ask("How old are you, in years?", "¿Qué edad tiene, en años?"),
             required=True, minimum=0, maximum=120),
     Finding("affected_side", CHOICE,
-            _ask("Which foot is weak: left, right or both?", "¿Qué pie está débil: el izquierdo, el derecho o los dos?"),
+            _ask("Which foot is weak: left, right or both?",
+                 "¿Qué pie está débil: el izquierdo, el derecho o los dos?"),
             required=True, choices=SIDES),
     Finding("days_since_onset", INTEGER,
             _ask("How many days ago did this weakness start, come back, or clearly get worse?",
@@ -112,7 +117,8 @@ FINDINGS: tuple[Finding, ...] = (
             "¿Siente hormigueo o pinchazos en la pierna o el pie?"),
     _yes_no("tripping", "Do you trip or catch your toes more than before?",
             "¿Tropieza o arrastra la punta del pie más que antes?"),
-    _yes_no("steppage_gait", "Do you lift your knee higher than usual, or does your foot slap the ground, when you walk?",
+    _yes_no("steppage_gait",
+            "Do you lift your knee higher than usual, or does your foot slap the ground, when you walk?",
             "¿Levanta la rodilla más de lo normal, o el pie golpea el suelo, al caminar?"),
     _yes_no("heel_walk_difficulty", "Is it hard to walk on your heels?", "¿Le cuesta caminar sobre los talones?"),
     _yes_no("eversion_weakness", "Is it hard to turn the sole of your foot outwards?",
@@ -177,9 +183,9 @@ def _type_problem(finding: Finding, value: object) -> str | None:
         if type(value) is not int:
             return f"{code} must be a whole number (a JSON integer), not {_describe(value)}."
         if finding.minimum is not None and value < finding.minimum:
-            return f"{code} must be at least {finding.minimum}, not {value}."
+            return f"{code} must be at least {finding.minimum}, not {_describe(value)}."
         if finding.maximum is not None and value > finding.maximum:
-            return f"{code} must be at most {finding.maximum}, not {value}."
+            return f"{code} must be at most {finding.maximum}, not {_describe(value)}."
         return None
     if finding.type == BOOLEAN:
         if type(value) is not bool:
@@ -193,9 +199,12 @@ def _type_problem(finding: Finding, value: object) -> str | None:
         return f"{code} must be a list of condition codes, not {_describe(value)}."
     unknown = [item for item in value if type(item) is not str or item not in finding.choices]
     if unknown:
-        return (f"{code} holds {', '.join(_describe(item) for item in unknown)}, which "
-                f"{'is' if len(unknown) == 1 else 'are'} not among: {', '.join(finding.choices)}.")
-    repeated = sorted({item for item in value if value.count(item) > 1})
+        shown = ", ".join(_describe(item) for item in unknown[:_MOST_ITEMS_NAMED])
+        if len(unknown) > _MOST_ITEMS_NAMED:
+            shown += f" and {len(unknown) - _MOST_ITEMS_NAMED} more"
+        return (f"{code} holds {shown}, which {'is' if len(unknown) == 1 else 'are'} not among: "
+                f"{', '.join(finding.choices)}.")
+    repeated = sorted(item for item, times in Counter(value).items() if times > 1)
     if repeated:
         return f"{code} lists {', '.join(repeated)} more than once."
     return None
@@ -215,7 +224,8 @@ def _describe(value: object) -> str:
     if type(value) is dict:
         return "an object"
     if type(value) is int:
-        return str(value)
+        # Python refuses to print integers of thousands of digits; nobody needs to read them.
+        return str(value) if abs(value) < 10**12 else "a very large number"
     return f"a {type(value).__name__}"
 
 
@@ -256,6 +266,6 @@ def validate_answers(answers: object) -> dict[str, str]:
         for code in DAY_COUNTS_BOUNDED_BY_AGE:
             days = answers.get(code)
             if code not in errors and type(days) is int and days > longest:
-                errors[code] = (f"{code} is {days} days, longer than a {age}-year-old has been alive "
+                errors[code] = (f"{code} is {_describe(days)} days, longer than a {age}-year-old has been alive "
                                 f"(at most {longest} days).")
     return errors

@@ -5,9 +5,10 @@ and replayed: the same answers and the same ruleset version give an equal result
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from triage.rules.facts import Facts
