@@ -1,9 +1,15 @@
-from django.db.models import QuerySet
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 
 from accounts.models import Role, User
 from patients.selectors import patients_visible_to
 
-from .models import Referral
+from . import crypto
+from .models import Partner, PartnerWebhookEvent, Referral, ReferralEvent, WebhookOutcome
+from .state import OPEN_STATUSES
 
 
 def referrals_visible_to(*, user: User) -> QuerySet[Referral]:
@@ -16,3 +22,60 @@ def referrals_visible_to(*, user: User) -> QuerySet[Referral]:
     if user.role in (Role.PATIENT, Role.CLINICIAN, Role.STAFF):
         return referrals.filter(patient__in=patients_visible_to(user=user))
     return referrals.none()
+
+
+def referrals_for_api(*, user: User) -> QuerySet[Referral]:
+    return referrals_visible_to(user=user).select_related("partner").prefetch_related(
+        Prefetch("events", queryset=ReferralEvent.objects.select_related("by", "webhook_event__partner"))
+    )
+
+
+def overdue_q(*, now: datetime) -> Q:
+    """Open and past its deadline: the predicate the partial index `referral_open_due_by_idx` serves."""
+    return Q(status__in=OPEN_STATUSES, due_by__lt=now)
+
+
+def referrals_overdue(queryset: QuerySet[Referral] | None = None, *, now: datetime) -> QuerySet[Referral]:
+    return (Referral.objects.all() if queryset is None else queryset).filter(overdue_q(now=now))
+
+
+def referrals_newly_overdue(*, now: datetime) -> QuerySet[Referral]:
+    """Breached clocks the sweep has not marked yet."""
+    return referrals_overdue(now=now).filter(overdue_since__isnull=True).order_by("due_by")
+
+
+def referrals_overdue_unnotified(*, now: datetime) -> QuerySet[Referral]:
+    """Marked breaches whose staff email has not gone (yet, or it failed)."""
+    return referrals_overdue(now=now).filter(overdue_since__isnull=False, overdue_notified_at__isnull=True).order_by(
+        "due_by"
+    )
+
+
+def referrals_needing_attention(queryset: QuerySet[Referral], *, now: datetime) -> QuerySet[Referral]:
+    """Staff's worklist: declined and not re-sent, overdue, or with a partner event kept for review."""
+    kept = PartnerWebhookEvent.objects.filter(referral=OuterRef("pk"), outcome=WebhookOutcome.KEPT_FOR_REVIEW)
+    return queryset.filter(Q(needs_resend=True) | overdue_q(now=now) | Q(Exists(kept)))
+
+
+def partner_referral(*, partner: Partner, referral_id) -> Referral | None:
+    """A referral sent to this partner (None for an unknown one or another partner's)."""
+    return Referral.objects.filter(pk=referral_id, partner=partner).first()
+
+
+def partner_verification_secrets(*, partner: Partner, now: datetime) -> list[str]:
+    """The secrets an inbound event may be signed with: the current one, and the previous during its grace."""
+    secrets = []
+    if partner.webhook_secret_encrypted:
+        secrets.append(crypto.secret_decrypt(partner.webhook_secret_encrypted))
+    if (
+        partner.previous_webhook_secret_encrypted
+        and partner.previous_secret_valid_until is not None
+        and now < partner.previous_secret_valid_until
+    ):
+        secrets.append(crypto.secret_decrypt(partner.previous_webhook_secret_encrypted))
+    return secrets
+
+
+def partner_webhook_events(*, outcome: str | None = None) -> QuerySet[PartnerWebhookEvent]:
+    events = PartnerWebhookEvent.objects.select_related("partner", "referral", "reviewed_by")
+    return events.filter(outcome=outcome) if outcome else events

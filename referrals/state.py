@@ -1,13 +1,11 @@
 """The referral status machine: the one place that says which moves are allowed.
 
-    proposed ──► sent ──► accepted ──► scheduled ──► completed
-                  │          │          │  ▲  ▲
-                  └──────────┴► declined │  │  └─ rescheduled (a new appointment time)
-                                        ▼  │
-                                      no_show (rebooked ─► scheduled)
-
-    cancelled: from any state that is not final.
-    completed, declined, cancelled: final.
+    proposed -> sent -> accepted -> scheduled -> completed
+    sent, accepted -> declined
+    scheduled -> no_show -> scheduled (rebooked)
+    scheduled -> scheduled (the appointment moved to a new time)
+    any state not final -> cancelled
+    completed, declined, cancelled: final
 
 Every allowed move is written as a ReferralEvent (who, when, from where, note)
 by `referrals.actions`; any other move is refused with TransitionNotAllowed (409).
