@@ -5,8 +5,7 @@ from __future__ import annotations
 from drf_standardized_errors.formatter import ExceptionFormatter
 from drf_standardized_errors.handler import ExceptionHandler
 from drf_standardized_errors.handler import exception_handler as standardized_exception_handler
-from rest_framework import exceptions
-from rest_framework.response import Response
+from rest_framework import exceptions, serializers
 
 from .errors import ApplicationError
 
@@ -45,5 +44,22 @@ class ProblemDetailsFormatter(ExceptionFormatter):
         return data
 
 
-def exception_handler(exc: Exception, context: dict) -> Response | None:
-    return standardized_exception_handler(exc, context)
+# The package's own function, not a wrapper: drf-standardized-errors documents the
+# error responses (400, 401, 403, 404, 429…) in the schema only for views whose
+# exception handler *is* its handler.
+exception_handler = standardized_exception_handler
+
+
+class ProblemSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    detail = serializers.CharField()
+    attr = serializers.CharField(allow_null=True, help_text="The offending field (dotted for nested ones), or null.")
+
+
+class ProblemDetailsSerializer(serializers.Serializer):
+    """Every error response: its status and title, and each problem with the field it concerns."""
+
+    type = serializers.ChoiceField(choices=["validation_error", "client_error", "server_error"])
+    errors = ProblemSerializer(many=True)
+    status = serializers.IntegerField()
+    title = serializers.CharField(allow_null=True)

@@ -23,9 +23,24 @@ import structlog
 
 PERSONAL_KEYS = frozenset(
     {
-        "first_name", "last_name", "full_name", "patient_name", "phone", "email", "date_of_birth", "answers",
-        "password", "token", "access", "refresh", "secret", "webhook_secret", "body", "to",
-        "recipient", "authorization",
+        "first_name",
+        "last_name",
+        "full_name",
+        "patient_name",
+        "phone",
+        "email",
+        "date_of_birth",
+        "answers",
+        "password",
+        "token",
+        "access",
+        "refresh",
+        "secret",
+        "webhook_secret",
+        "body",
+        "to",
+        "recipient",
+        "authorization",
     }
 )
 EMAIL_PATTERN = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
@@ -126,4 +141,3 @@ class JsonFormatter(structlog.stdlib.ProcessorFormatter):
 def get_logger(name: str | None = None) -> structlog.stdlib.BoundLogger:
     """A structlog logger: `get_logger(__name__).info("sent", notification_id=...)`."""
     return structlog.stdlib.get_logger(name)
-

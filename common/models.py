@@ -12,3 +12,13 @@ class BaseModel(models.Model):
 
     class Meta:
         abstract = True
+
+
+class BenchProbe(BaseModel):
+    """The one row the benchmark floor writes per request (common/bench.py, routed only with BENCH_ENDPOINTS)."""
+
+    name = models.CharField(max_length=64)
+    value = models.PositiveIntegerField()
+
+    def __str__(self) -> str:
+        return f"{self.name}={self.value}"

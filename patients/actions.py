@@ -31,11 +31,15 @@ def patient_create(
     clinic = clinic or created_by.clinic or clinic_default()
     try:
         with transaction.atomic():
-            return Patient.objects.create(
+            patient = Patient(
                 clinic=clinic, user=user, first_name=first_name, last_name=last_name,
                 date_of_birth=date_of_birth, phone=phone, email=email, language=language,
                 external_id=external_id or "", created_by=created_by,
             )
+            # Who, for the history and the audit trail, also when the request had no login (registration).
+            patient._history_user = created_by
+            patient.save(force_insert=True)
+            return patient
     except IntegrityError as error:
         raise ApplicationError(
             "A patient with this external id already exists in the clinic.", code="duplicate", field="external_id"

@@ -1,11 +1,13 @@
 from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
+from audit.mixins import AuditedAdminMixin
+
 from .models import Patient
 
 
 @admin.register(Patient)
-class PatientAdmin(SimpleHistoryAdmin):
+class PatientAdmin(AuditedAdminMixin, SimpleHistoryAdmin):
     list_display = ["last_name", "first_name", "date_of_birth", "external_id", "clinic", "language"]
     list_filter = ["clinic", "language"]
     search_fields = ["last_name", "first_name", "external_id", "email"]

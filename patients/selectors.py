@@ -6,8 +6,10 @@ from .models import Patient
 
 
 def patients_visible_to(*, user: User) -> QuerySet[Patient]:
-    """A patient sees their own record; clinicians and staff their clinic's; a superuser all."""
+    """A patient sees their own record; clinicians and staff their clinic's; a superuser all; anyone else none."""
     patients = Patient.objects.all()
+    if not user.is_authenticated:
+        return patients.none()
     if user.is_superuser:
         return patients
     if user.role == Role.PATIENT:

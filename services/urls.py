@@ -1,7 +1,9 @@
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from common.bench import BenchProbeView
 from common.health import healthz, readyz
 
 api_v1 = [
@@ -13,6 +15,8 @@ api_v1 = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
 ]
+if settings.BENCH_ENDPOINTS:  # the floor of bench/intake, never routed in production
+    api_v1.append(path("bench/probe/", BenchProbeView.as_view(), name="bench-probe"))
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
@@ -20,3 +24,9 @@ urlpatterns = [
     path("api/v1/", include(api_v1)),
     path("admin/", admin.site.urls),
 ]
+
+# Under /api/ even Django's own error pages are problem details (common/errors_http.py).
+handler400 = "common.errors_http.bad_request"
+handler403 = "common.errors_http.permission_denied"
+handler404 = "common.errors_http.not_found"
+handler500 = "common.errors_http.server_error"

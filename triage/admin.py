@@ -2,6 +2,7 @@ from django.contrib import admin, messages
 from django.db import transaction
 from simple_history.admin import SimpleHistoryAdmin
 
+from audit.mixins import AuditedAdminMixin
 from common.errors import ApplicationError
 
 from .actions import assessment_retriage
@@ -25,7 +26,7 @@ class EvaluationInline(admin.StackedInline):
 
 
 @admin.register(Assessment)
-class AssessmentAdmin(SimpleHistoryAdmin):
+class AssessmentAdmin(AuditedAdminMixin, SimpleHistoryAdmin):
     list_display = ["submitted_at", "patient", "urgency", "status", "triaged_at"]
     list_filter = ["urgency", "status", "submitted_at"]
     search_fields = ["patient__last_name", "patient__first_name", "patient__external_id"]

@@ -16,6 +16,8 @@ from .models import Assessment, Evaluation
 def assessments_visible_to(*, user: User) -> QuerySet[Assessment]:
     """Patients see their own; clinicians and staff their clinic's; a superuser all."""
     assessments = Assessment.objects.all()
+    if not user.is_authenticated:
+        return assessments.none()
     if user.is_superuser:
         return assessments
     if user.role in (Role.PATIENT, Role.CLINICIAN, Role.STAFF):
@@ -31,6 +33,29 @@ def assessments_for_api(*, user: User) -> QuerySet[Assessment]:
         Prefetch("referrals", queryset=Referral.objects.order_by("created_at")),
         Prefetch("evaluations", queryset=Evaluation.objects.order_by("evaluated_at")),
     )
+
+
+def assessment_submitted_for_api(*, assessment: Assessment) -> Assessment:
+    """A just-submitted assessment, ready for its representation without reading it back.
+
+    The worker writes the result, referrals and escalation only once the
+    submission has committed, so the answer to a submission shows them empty
+    (status pending). They are set empty as a prefetch would leave them: even
+    `prefetch_related_objects` with `.none()` querysets costs, in compiling
+    three queries, most of the CPU that reading them back would.
+    """
+    assessment._prefetched_objects_cache = {
+        "referrals": _known_empty(Referral.objects.none()),
+        "evaluations": _known_empty(Evaluation.objects.none()),
+    }
+    Assessment.escalation.related.set_cached_value(assessment, None)
+    return assessment
+
+
+def _known_empty(queryset: QuerySet) -> QuerySet:
+    queryset._result_cache = []
+    queryset._prefetch_done = True
+    return queryset
 
 
 def overrides_by_rule(*, user: User) -> list[dict]:

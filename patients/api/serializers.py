@@ -34,7 +34,7 @@ class RegisterInputSerializer(PatientInputSerializer):
 class PatientOutputSerializer(serializers.ModelSerializer):
     phone = serializers.CharField(source="phone.as_e164", read_only=True)
     clinic = serializers.SlugRelatedField(slug_field="slug", read_only=True)
-    username = serializers.CharField(source="user.username", read_only=True, default=None)
+    username = serializers.CharField(source="user.username", read_only=True, allow_null=True, default=None)
 
     class Meta:
         model = Patient

@@ -3,17 +3,19 @@ from rest_framework import generics, status
 from rest_framework.exceptions import NotFound
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
-from rest_framework.throttling import AnonRateThrottle, ScopedRateThrottle
 from rest_framework.views import APIView
 
 from accounts.permissions import IsClinicalUser, IsPatient, IsPatientOrClinicalUser
+from audit.actions import audit_read
+from audit.mixins import AuditedReadMixin
+from common.throttling import AnonRateThrottle, ScopedRateThrottle
 
 from ..actions import patient_create, patient_register
 from ..selectors import patient_of_user, patients_visible_to
 from .serializers import PatientInputSerializer, PatientOutputSerializer, RegisterInputSerializer
 
 
-class PatientListCreateView(generics.ListAPIView):
+class PatientListCreateView(AuditedReadMixin, generics.ListAPIView):
     permission_classes = [IsClinicalUser]
     serializer_class = PatientOutputSerializer
     filterset_fields = ["external_id", "language"]
@@ -29,7 +31,7 @@ class PatientListCreateView(generics.ListAPIView):
         return Response(PatientOutputSerializer(patient).data, status=status.HTTP_201_CREATED)
 
 
-class PatientDetailView(generics.RetrieveAPIView):
+class PatientDetailView(AuditedReadMixin, generics.RetrieveAPIView):
     permission_classes = [IsPatientOrClinicalUser]
     serializer_class = PatientOutputSerializer
 
@@ -45,16 +47,17 @@ class PatientMeView(APIView):
         patient = patient_of_user(user=request.user)
         if patient is None:
             raise NotFound("No patient record belongs to this login.")
+        audit_read(user=request.user, objects=[patient], request=request)
         return Response(PatientOutputSerializer(patient).data)
 
 
 class RegisterView(APIView):
-    """A patient signs up from the mobile app."""
+    """A patient signs up from the mobile app. Throttled per IP (scope `register`)."""
 
     permission_classes = [AllowAny]
     authentication_classes = []
     throttle_classes = [ScopedRateThrottle, AnonRateThrottle]
-    throttle_scope = "auth"
+    throttle_scope = "register"
 
     @extend_schema(request=RegisterInputSerializer, responses={201: PatientOutputSerializer})
     def post(self, request):

@@ -38,7 +38,9 @@ INSTALLED_APPS = [
     "drf_standardized_errors",
     "phonenumber_field",
     "simple_history",
+    "axes",
     "common",
+    "audit",
     "accounts",
     "patients",
     "triage",
@@ -56,6 +58,9 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    "audit.middleware.AuditContextMiddleware",
+    # Last, as django-axes requires: turns a lockout into the response of AXES_LOCKOUT_CALLABLE.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "services.urls"
@@ -95,6 +100,11 @@ else:
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
     DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = env.int("DATABASE_CONNECT_TIMEOUT", default=5)
 
+# --- Cache ------------------------------------------------------------------
+# Throttling counts live here: with several web processes, point CACHE_URL at a
+# shared cache (e.g. redis://host:6379/1), or each process counts on its own.
+CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
+
 # --- Auth -------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -102,6 +112,24 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# django-axes first: it refuses a locked-out username+IP before any password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Reverse proxies in front of the service whose X-Forwarded-For entries are believed
+# (0: none, the client is REMOTE_ADDR). Throttling, lockout and the audit trail agree.
+NUM_PROXIES = env.int("NUM_PROXIES", default=0)
+# Lockout after repeated failed logins (API token and admin), per username and IP together.
+AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "common.client_ip.client_ip"
+AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"
+# Admin sessions (the API uses short-lived tokens instead) end after a working day.
+SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE_SECONDS", default=8 * 3600)
 
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("es", "Español")]
@@ -132,14 +160,18 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "common.api.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     "DEFAULT_THROTTLE_CLASSES": [
-        "rest_framework.throttling.AnonRateThrottle",
-        "rest_framework.throttling.UserRateThrottle",
+        "common.throttling.AnonRateThrottle",
+        "common.throttling.UserRateThrottle",
     ],
+    # Per IP (anonymous) or per user; the auth scopes are per IP and stricter.
     "DEFAULT_THROTTLE_RATES": {
         "anon": env.str("THROTTLE_ANON", default="600/min"),
         "user": env.str("THROTTLE_USER", default="6000/min"),
-        "auth": env.str("THROTTLE_AUTH", default="120/min"),
+        "auth": env.str("THROTTLE_AUTH", default="30/min"),
+        "auth_refresh": env.str("THROTTLE_AUTH_REFRESH", default="120/min"),
+        "register": env.str("THROTTLE_REGISTER", default="30/hour"),
     },
+    "NUM_PROXIES": NUM_PROXIES,
 }
 
 SIMPLE_JWT = {
@@ -147,7 +179,8 @@ SIMPLE_JWT = {
     "REFRESH_TOKEN_LIFETIME": timedelta(days=env.int("JWT_REFRESH_DAYS", default=1)),
     "ROTATE_REFRESH_TOKENS": True,
     "BLACKLIST_AFTER_ROTATION": True,
-    "UPDATE_LAST_LOGIN": True,
+    # The token view announces the login (user_logged_in), which updates last_login.
+    "UPDATE_LAST_LOGIN": False,
     "SIGNING_KEY": SECRET_KEY,
 }
 
@@ -159,6 +192,10 @@ SPECTACULAR_SETTINGS = {
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {
+        # One name per choice set used by several serializers.
+        "ReferralStatusEnum": "referrals.state.ReferralStatus.choices",
+        "SpecialtyEnum": "referrals.models.Specialty.choices",
+        "UrgencyEnum": "triage.models.Urgency.choices",
         "ValidationErrorEnum": "drf_standardized_errors.openapi_serializers.ValidationErrorEnum.choices",
         "ClientErrorEnum": "drf_standardized_errors.openapi_serializers.ClientErrorEnum.choices",
         "ServerErrorEnum": "drf_standardized_errors.openapi_serializers.ServerErrorEnum.choices",
@@ -178,6 +215,13 @@ DRF_STANDARDIZED_ERRORS = {
     "ENABLE_IN_DEBUG_FOR_UNHANDLED_EXCEPTIONS": True,
     "EXCEPTION_HANDLER_CLASS": "common.api.ServiceExceptionHandler",
     "EXCEPTION_FORMATTER_CLASS": "common.api.ProblemDetailsFormatter",
+    # The schema documents errors as they are sent: codes and fields are open strings
+    # (application errors carry their own codes, unknown fields are named), not the
+    # package's per-field enums, which our responses would contradict.
+    "ERROR_SCHEMAS": {
+        code: "common.api.ProblemDetailsSerializer"
+        for code in ("400", "401", "403", "404", "405", "406", "415", "429", "500")
+    },
 }
 
 # --- Celery -----------------------------------------------------------------
@@ -283,22 +327,46 @@ LOGGING = {
 }
 
 # --- Referrals ----------------------------------------------------------------
-# How long a partner has to accept a referral, and by when the patient must be
-# seen, per priority (seconds).
+# SLA clocks per priority (docs/referrals.md), both counted from the decision to
+# refer at that priority: by when a partner must accept, and by when the patient
+# must be seen. A duration is "<n>h" (hours), "<n>d" (calendar days), "<n>w"
+# (weeks) or "<n>wd" (working days: the clock stops on Saturdays and Sundays).
 REFERRAL_SLA = {
     "emergency": {
-        "accept_seconds": env.int("REFERRAL_SLA_EMERGENCY_ACCEPT_SECONDS", default=3600),
-        "seen_seconds": env.int("REFERRAL_SLA_EMERGENCY_SEEN_SECONDS", default=24 * 3600),
+        "accept": env.str("REFERRAL_SLA_EMERGENCY_ACCEPT", default="1h"),
+        "seen": env.str("REFERRAL_SLA_EMERGENCY_SEEN", default="24h"),  # the same day, as a rolling 24 hours
     },
     "urgent": {
-        "accept_seconds": env.int("REFERRAL_SLA_URGENT_ACCEPT_SECONDS", default=24 * 3600),
-        "seen_seconds": env.int("REFERRAL_SLA_URGENT_SEEN_SECONDS", default=7 * 24 * 3600),
+        "accept": env.str("REFERRAL_SLA_URGENT_ACCEPT", default="1wd"),
+        "seen": env.str("REFERRAL_SLA_URGENT_SEEN", default="7d"),
     },
     "routine": {
-        "accept_seconds": env.int("REFERRAL_SLA_ROUTINE_ACCEPT_SECONDS", default=5 * 24 * 3600),
-        "seen_seconds": env.int("REFERRAL_SLA_ROUTINE_SEEN_SECONDS", default=42 * 24 * 3600),
+        "accept": env.str("REFERRAL_SLA_ROUTINE_ACCEPT", default="5d"),
+        "seen": env.str("REFERRAL_SLA_ROUTINE_SEEN", default="6w"),
     },
 }
+# The overdue sweep marks breached clocks and emails the clinic's staff once per breach.
+REFERRAL_OVERDUE_SWEEP_INTERVAL_SECONDS = env.float("REFERRAL_OVERDUE_SWEEP_INTERVAL_SECONDS", default=60.0)
+REFERRAL_OVERDUE_EXTRA_EMAILS = env.list("REFERRAL_OVERDUE_EXTRA_EMAILS", default=[])
+# Partner webhook secrets are stored encrypted with Fernet keys derived (HKDF) from
+# these materials: the first encrypts, all decrypt. Unset, SECRET_KEY is used, and
+# changing SECRET_KEY then makes the stored secrets unreadable: set it in production.
+FIELD_ENCRYPTION_KEY = env.list("FIELD_ENCRYPTION_KEY", default=[SECRET_KEY])
+# After a rotation the previous secret still verifies inbound webhooks this long.
+PARTNER_SECRET_ROTATION_GRACE_SECONDS = env.int("PARTNER_SECRET_ROTATION_GRACE_SECONDS", default=24 * 3600)
+# Outbound partner webhooks: capped attempts, exponential backoff with jitter
+# (base * 2**(n-1), at most the maximum, which stays below the broker's
+# visibility timeout); 4xx replies other than 408/429 are not retried.
+PARTNER_WEBHOOK_TIMEOUT_SECONDS = env.float("PARTNER_WEBHOOK_TIMEOUT_SECONDS", default=10.0)
+PARTNER_WEBHOOK_MAX_ATTEMPTS = env.int("PARTNER_WEBHOOK_MAX_ATTEMPTS", default=8)
+PARTNER_WEBHOOK_BACKOFF_SECONDS = env.float("PARTNER_WEBHOOK_BACKOFF_SECONDS", default=10.0)
+PARTNER_WEBHOOK_BACKOFF_MAX_SECONDS = env.float("PARTNER_WEBHOOK_BACKOFF_MAX_SECONDS", default=900.0)
+# The delivery sweep re-enqueues a delivery due this long ago (its task was lost)
+# and frees one claimed this long after its attempt's timeout (its worker died).
+PARTNER_WEBHOOK_SWEEP_INTERVAL_SECONDS = env.float("PARTNER_WEBHOOK_SWEEP_INTERVAL_SECONDS", default=30.0)
+PARTNER_WEBHOOK_GRACE_SECONDS = env.int("PARTNER_WEBHOOK_GRACE_SECONDS", default=60)
+# Canonical base of our own FHIR code systems (red flags, likely origin) and partner identifiers.
+REFERRAL_FHIR_SYSTEM_BASE = env.str("REFERRAL_FHIR_SYSTEM_BASE", default=f"{PUBLIC_BASE_URL}/fhir").rstrip("/")
 
 # --- Periodic work ------------------------------------------------------------
 # Every sweep finds work whose task was lost (broker down at commit, worker
@@ -320,5 +388,19 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": NOTIFICATION_SWEEP_INTERVAL_SECONDS,
         "options": {"expires": NOTIFICATION_SWEEP_INTERVAL_SECONDS},
     },
-    # referrals: (the referrals app adds its entries here)
+    # referrals:
+    "mark-overdue-referrals": {
+        "task": "referrals.tasks.mark_overdue_referrals",
+        "schedule": REFERRAL_OVERDUE_SWEEP_INTERVAL_SECONDS,
+        "options": {"expires": REFERRAL_OVERDUE_SWEEP_INTERVAL_SECONDS},
+    },
+    "requeue-partner-webhook-deliveries": {
+        "task": "referrals.tasks.requeue_partner_webhook_deliveries",
+        "schedule": PARTNER_WEBHOOK_SWEEP_INTERVAL_SECONDS,
+        "options": {"expires": PARTNER_WEBHOOK_SWEEP_INTERVAL_SECONDS},
+    },
 }
+
+# --- Benchmarks ---------------------------------------------------------------
+# Routes the floor endpoint of bench/intake (common/bench.py); off everywhere else.
+BENCH_ENDPOINTS = env.bool("BENCH_ENDPOINTS", default=False)

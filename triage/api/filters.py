@@ -1,5 +1,7 @@
 import django_filters
 
+from common.filters import UtcIsoDateTimeFilter
+
 from ..models import Assessment, AssessmentStatus, Urgency
 
 
@@ -7,8 +9,8 @@ class AssessmentFilter(django_filters.FilterSet):
     urgency = django_filters.ChoiceFilter(choices=Urgency.choices)
     status = django_filters.ChoiceFilter(choices=AssessmentStatus.choices)
     patient = django_filters.UUIDFilter(field_name="patient_id")
-    submitted_after = django_filters.IsoDateTimeFilter(field_name="submitted_at", lookup_expr="gte")
-    submitted_before = django_filters.IsoDateTimeFilter(field_name="submitted_at", lookup_expr="lt")
+    submitted_after = UtcIsoDateTimeFilter(field_name="submitted_at", lookup_expr="gte")
+    submitted_before = UtcIsoDateTimeFilter(field_name="submitted_at", lookup_expr="lt")
 
     class Meta:
         model = Assessment

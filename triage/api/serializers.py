@@ -84,7 +84,7 @@ class ReferralSummarySerializer(serializers.Serializer):
     specialty = serializers.CharField()
     priority = serializers.CharField()
     status = serializers.CharField()
-    partner = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    partner = serializers.CharField(source="partner.slug", allow_null=True, help_text="The partner's slug, once sent.")
     due_by = serializers.DateTimeField(allow_null=True)
 
 

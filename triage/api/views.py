@@ -1,6 +1,7 @@
 import json
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, serializers, status
 from rest_framework.permissions import AllowAny
 from rest_framework.renderers import JSONRenderer
@@ -9,12 +10,15 @@ from rest_framework.views import APIView
 
 from accounts.models import Role
 from accounts.permissions import IsClinicalUser, IsPatientOrClinicalUser
+from audit.actions import audit_read
+from audit.mixins import AuditedReadMixin
+from common.api import ProblemDetailsSerializer
 from patients.selectors import patient_of_user, patients_visible_to
 
 from ..actions import assessment_retriage, assessment_submit, evaluation_override
 from ..idempotency import Replay, idempotency_claim, idempotency_complete, idempotency_release, request_fingerprint
 from ..rules import CURRENT_RULESET, FINDINGS
-from ..selectors import assessments_for_api, overrides_by_rule
+from ..selectors import assessment_submitted_for_api, assessments_for_api, overrides_by_rule
 from .filters import AssessmentFilter
 from .serializers import (
     AssessmentInputSerializer,
@@ -31,12 +35,20 @@ class FindingListView(generics.ListAPIView):
 
     permission_classes = [AllowAny]
     serializer_class = FindingSerializer
+    filter_backends = []
 
     def get_queryset(self):
         return [finding.as_dict() for finding in FINDINGS]
 
 
-class AssessmentListCreateView(generics.ListAPIView):
+IDEMPOTENCY_KEY = OpenApiParameter(
+    "Idempotency-Key", OpenApiTypes.STR, OpenApiParameter.HEADER,
+    description="Makes the POST safe to retry: the same key and body return the first response; "
+    "the same key with another body is a 422.",
+)
+
+
+class AssessmentListCreateView(AuditedReadMixin, generics.ListAPIView):
     permission_classes = [IsPatientOrClinicalUser]
     serializer_class = AssessmentOutputSerializer
     filterset_class = AssessmentFilter
@@ -44,7 +56,10 @@ class AssessmentListCreateView(generics.ListAPIView):
     def get_queryset(self):
         return assessments_for_api(user=self.request.user).order_by("-submitted_at")
 
-    @extend_schema(request=AssessmentInputSerializer, responses={202: AssessmentOutputSerializer})
+    @extend_schema(
+        request=AssessmentInputSerializer, parameters=[IDEMPOTENCY_KEY],
+        responses={202: AssessmentOutputSerializer, 422: ProblemDetailsSerializer},
+    )
     def post(self, request):
         key = request.headers.get("Idempotency-Key")
         if key is None:
@@ -73,7 +88,7 @@ class AssessmentListCreateView(generics.ListAPIView):
         assessment = assessment_submit(
             submitted_by=request.user, patient=patient, answers=data.validated_data["answers"]
         )
-        assessment = assessments_for_api(user=request.user).get(pk=assessment.pk)
+        assessment = assessment_submitted_for_api(assessment=assessment)
         return Response(AssessmentOutputSerializer(assessment).data, status=status.HTTP_202_ACCEPTED)
 
     @staticmethod
@@ -91,7 +106,7 @@ class AssessmentListCreateView(generics.ListAPIView):
         return patient
 
 
-class AssessmentDetailView(generics.RetrieveAPIView):
+class AssessmentDetailView(AuditedReadMixin, generics.RetrieveAPIView):
     permission_classes = [IsPatientOrClinicalUser]
     serializer_class = AssessmentOutputSerializer
 
@@ -104,7 +119,9 @@ class AssessmentOverrideView(APIView):
 
     permission_classes = [IsClinicalUser]
 
-    @extend_schema(request=OverrideInputSerializer, responses={200: AssessmentOutputSerializer})
+    @extend_schema(
+        request=OverrideInputSerializer, responses={200: AssessmentOutputSerializer, 409: ProblemDetailsSerializer}
+    )
     def post(self, request, pk):
         assessment = generics.get_object_or_404(assessments_for_api(user=request.user), pk=pk)
         data = OverrideInputSerializer(data=request.data)
@@ -113,6 +130,7 @@ class AssessmentOverrideView(APIView):
             raise serializers.ValidationError({"assessment": ["Not triaged yet: nothing to override."]})
         evaluation_override(evaluation=assessment.current_evaluation, by=request.user, **data.validated_data)
         assessment = assessments_for_api(user=request.user).get(pk=pk)
+        audit_read(user=request.user, objects=[assessment], request=request)
         return Response(AssessmentOutputSerializer(assessment).data)
 
 
@@ -121,7 +139,9 @@ class AssessmentRetriageView(APIView):
 
     permission_classes = [IsClinicalUser]
 
-    @extend_schema(request=RetriageInputSerializer, responses={201: AssessmentOutputSerializer})
+    @extend_schema(
+        request=RetriageInputSerializer, responses={201: AssessmentOutputSerializer, 409: ProblemDetailsSerializer}
+    )
     def post(self, request, pk):
         assessment = generics.get_object_or_404(assessments_for_api(user=request.user), pk=pk)
         data = RetriageInputSerializer(data=request.data)
@@ -129,6 +149,7 @@ class AssessmentRetriageView(APIView):
         version = data.validated_data.get("ruleset_version") or CURRENT_RULESET.version
         assessment_retriage(assessment=assessment, ruleset_version=version, by=request.user)
         assessment = assessments_for_api(user=request.user).get(pk=pk)
+        audit_read(user=request.user, objects=[assessment], request=request)
         return Response(AssessmentOutputSerializer(assessment).data, status=status.HTTP_201_CREATED)
 
 

@@ -1,0 +1,61 @@
+"""Writes of the audit trail. Only inserts: one row per object, one INSERT per call."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.db import models
+from django.http import HttpRequest
+
+from common.client_ip import client_ip
+
+from .context import current_request, current_source
+from .models import Action, AuditEvent
+from .registry import patient_id_of
+
+PATH_MAX_LENGTH = AuditEvent._meta.get_field("path").max_length
+
+
+def audit_read(
+    *, user, objects: Iterable[models.Model], request: HttpRequest | None = None, source: str | None = None
+) -> list[AuditEvent]:
+    """Record that `user` was shown these objects (a page of a list: one bulk insert)."""
+    return audit_record(action=Action.READ, actor=user, objects=objects, request=request, source=source)
+
+
+def audit_record(
+    *,
+    action: str,
+    actor,
+    objects: Iterable[models.Model],
+    request: HttpRequest | None = None,
+    source: str | None = None,
+    history_id: int | None = None,
+) -> list[AuditEvent]:
+    request = request if request is not None else current_request()
+    source = source or current_source()
+    actor = actor if actor is not None and actor.is_authenticated else None
+    where = _where(request)
+    events = [
+        AuditEvent(
+            action=action,
+            source=source,
+            actor=actor,
+            actor_username=actor.get_username() if actor else "",
+            object_type=obj._meta.label_lower,
+            object_id=str(obj.pk),
+            patient_id=patient_id_of(obj),
+            history_id=history_id,
+            **where,
+        )
+        for obj in objects
+    ]
+    if events:
+        AuditEvent.objects.bulk_create(events)
+    return events
+
+
+def _where(request: HttpRequest | None) -> dict:
+    if request is None:
+        return {"ip_address": None, "path": ""}
+    return {"ip_address": client_ip(request), "path": request.path[:PATH_MAX_LENGTH]}
