@@ -59,3 +59,49 @@ def staff_alert_message(*, kind: str, patient: Patient, case_code: str, tier: in
         subject=_render(f"email/{kind}_subject", context, language),
         body=_render(f"email/{kind}_body", context, language),
     )
+
+
+# What the acknowledgement page and the SMS replies say, per language.
+ACK_PAGE_TEXT = {
+    "en": {
+        "title": "Acknowledge case {code}",
+        "confirm": "{who} needs the on-call clinician now (EMERGENCY). Acknowledge that you own case {code}?",
+        "button": "I acknowledge case {code}",
+        "done": "Thank you: you own case {code} now. Nobody else will be paged for it.",
+        "already": "Case {code} was already acknowledged{when}. Nothing changed.",
+        "invalid": "This acknowledgement link is not valid. Reply ACK with the case code to the SMS instead.",
+        "expired": "This acknowledgement link has expired. Reply ACK with the case code to the SMS instead.",
+    },
+    "es": {
+        "title": "Confirmar el caso {code}",
+        "confirm": "{who} necesita al médico de guardia ya (URGENCIA). ¿Confirma que se hace cargo del caso {code}?",
+        "button": "Me hago cargo del caso {code}",
+        "done": "Gracias: el caso {code} es suyo. No se avisará a nadie más.",
+        "already": "El caso {code} ya estaba confirmado{when}. No ha cambiado nada.",
+        "invalid": "Este enlace no es válido. Responda al SMS con ACK y el código del caso.",
+        "expired": "Este enlace ha caducado. Responda al SMS con ACK y el código del caso.",
+    },
+}
+
+SMS_REPLY_TEXT = {
+    "en": {
+        "acknowledged": "Acknowledged: case {code} is yours. Nobody else will be paged for it.",
+        "already_acknowledged": "Case {code} was already acknowledged. Nothing changed.",
+        "unknown_case": "No open case {code} was paged to this number. Check the code and reply ACK <code>.",
+        "not_understood": "To acknowledge a case, reply ACK followed by its code, e.g. ACK 4821.",
+    },
+    "es": {
+        "acknowledged": "Confirmado: el caso {code} es suyo. No se avisará a nadie más.",
+        "already_acknowledged": "El caso {code} ya estaba confirmado. No ha cambiado nada.",
+        "unknown_case": "No se avisó a este número de ningún caso {code} abierto. Responda ACK <código>.",
+        "not_understood": "Para confirmar un caso, responda ACK y su código, por ejemplo ACK 4821.",
+    },
+}
+
+
+def ack_page_text(language: str) -> dict[str, str]:
+    return ACK_PAGE_TEXT[_language(language)]
+
+
+def sms_reply_text(*, outcome: str, case_code: str, language: str) -> str:
+    return SMS_REPLY_TEXT[_language(language)][outcome].format(code=case_code)
