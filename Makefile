@@ -29,10 +29,19 @@ run: migrate
 ## The whole test suite against a real PostgreSQL, Redis and Celery worker.
 test: $(VENV)/.installed
 	scripts/ensure-services.sh
+	scripts/ensure-chromium.sh
 	$(BIN)/pytest $(PYTEST_ARGS)
 
+## Benchmarks (docs/performance.md); bench/intake's load generator is wrk, installed from Debian when missing.
 bench: $(VENV)/.installed
 	scripts/ensure-services.sh
+	@command -v wrk >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "wrk is missing: installing the Debian package wrk"; \
+	    apt-get install -y -qq wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }; \
+	  else \
+	    echo "wrk is missing: install the Debian package 'wrk' (apt-get install wrk, as root); bench/intake needs it"; \
+	  fi; }
 	$(BIN)/python -m bench.run_all
 
 lint: $(VENV)/.installed

@@ -1,7 +1,9 @@
-"""Staff's admin: partners (secrets shown once), referrals and their moves, the partner-event inbox, deliveries.
+"""Staff's admin: partners (secrets shown once), referrals and their moves, the board, the partner-event inbox,
+deliveries.
 
 Every change of a referral's status here goes through referrals.actions with
 source=admin, exactly as the API does; no status field is editable directly.
+Staff see their clinic's referrals only (referrals.selectors.referrals_visible_to).
 """
 
 from __future__ import annotations
@@ -17,9 +19,14 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.http import url_has_allowed_host_and_scheme
 from simple_history.admin import SimpleHistoryAdmin
 
+from audit.actions import audit_read
+from audit.mixins import AuditedAdminMixin
+from common.admin import ScopedAdminMixin
 from common.errors import ApplicationError
+from dashboard.selectors import referrals_board, sla_clock, webhook_events_visible_to
 
 from . import actions
 from .models import (
@@ -36,7 +43,7 @@ from .models import (
     WebhookDeliveryAttempt,
     WebhookOutcome,
 )
-from .selectors import overdue_q
+from .selectors import overdue_q, referrals_visible_to
 from .state import TRANSITIONS
 from .webhooks.inbound import partner_webhook_event_dismiss, partner_webhook_event_replay
 from .webhooks.outbound import webhook_delivery_retry
@@ -263,13 +270,15 @@ def _ask_reason(modeladmin, request, queryset, *, action: str, title: str, quest
 
 
 @admin.register(Referral)
-class ReferralAdmin(SimpleHistoryAdmin):
-    list_display = ["short_id", "specialty", "priority", "status", "partner", "due_by", "is_overdue",
+class ReferralAdmin(AuditedAdminMixin, ScopedAdminMixin, SimpleHistoryAdmin):
+    visible_to = staticmethod(referrals_visible_to)
+    list_display = ["short_id", "patient", "specialty", "priority_badge", "status", "partner", "due_by", "sla_column",
                     "needs_resend", "appointment_at", "created_at"]
     list_filter = [OverdueFilter, "status", "specialty", "priority", "needs_resend", "partner"]
-    search_fields = ["=id", "=patient__id", "partner_reference"]
+    search_fields = ["=id", "=patient__id", "partner_reference", "patient__last_name", "patient__first_name",
+                     "=patient__external_id"]
     date_hierarchy = "created_at"
-    list_select_related = ["partner"]
+    list_select_related = ["partner", "patient"]
     inlines = [ReferralEventInline, PartnerWebhookEventInline, WebhookDeliveryInline]
     actions = ["cancel_selected", "take_off_resend_worklist"]
     fields = ["move_link", "assessment", "patient", "specialty", "priority", "status", "partner", "sla_clock",
@@ -288,9 +297,14 @@ class ReferralAdmin(SimpleHistoryAdmin):
     def short_id(self, referral: Referral) -> str:
         return str(referral.pk)[:8]
 
-    @admin.display(description="Overdue", boolean=True)
-    def is_overdue(self, referral: Referral) -> bool:
-        return referral.sla_clock is not None and referral.due_by is not None and referral.due_by < timezone.now()
+    @admin.display(description="Priority", ordering="priority")
+    def priority_badge(self, referral: Referral) -> str:
+        return format_html('<span class="badge badge-{}">{}</span>', referral.priority, referral.get_priority_display())
+
+    @admin.display(description="SLA", ordering="due_by")
+    def sla_column(self, referral: Referral) -> str:
+        clock = sla_clock(referral, now=timezone.now())
+        return format_html('<span class="sla{}">{}</span>', " overdue" if clock.overdue else "", clock.text)
 
     @admin.display(description="Move")
     def move_link(self, referral: Referral) -> str:
@@ -301,24 +315,48 @@ class ReferralAdmin(SimpleHistoryAdmin):
 
     def get_urls(self):
         move = self.admin_site.admin_view(self.move_view)
-        return [path("<path:object_id>/move/", move, name="referrals_referral_move"), *super().get_urls()]
+        board = self.admin_site.admin_view(self.board_view)
+        return [path("board/", board, name="referrals_referral_board"),
+                path("<path:object_id>/move/", move, name="referrals_referral_move"), *super().get_urls()]
 
     def move_view(self, request, object_id):
         referral = get_object_or_404(Referral, pk=object_id)
         if not self.has_change_permission(request, referral):
             raise PermissionDenied
-        form = ReferralMoveForm(request.POST or None, referral=referral)
+        next_url = request.POST.get("next") or request.GET.get("next") or ""
+        if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()},
+                                               require_https=request.is_secure()):
+            next_url = ""
+        form = ReferralMoveForm(request.POST or None, referral=referral, initial={"move": request.GET.get("move")})
         if request.method == "POST" and form.is_valid():
             try:
                 moved = form.apply(by=request.user)
             except ApplicationError as error:
                 form.add_error(error.field if error.field in form.fields else None, error.message)
             else:
-                self.message_user(request, f"The referral is now {moved.status}.", messages.SUCCESS)
-                return HttpResponseRedirect(reverse("admin:referrals_referral_change", args=[moved.pk]))
+                self.message_user(request, f"The {moved.get_specialty_display().lower()} referral of "
+                                           f"{referral.patient.full_name} is now {moved.status}.", messages.SUCCESS)
+                return HttpResponseRedirect(next_url or reverse("admin:referrals_referral_change", args=[moved.pk]))
         return TemplateResponse(request, "admin/referrals/referral/move.html", {
             **self.admin_site.each_context(request), "title": f"Move {referral}", "form": form,
-            "referral": referral, "opts": Referral._meta,
+            "referral": referral, "opts": Referral._meta, "next_url": next_url,
+        })
+
+    def board_view(self, request):
+        """Open referrals by status, the nearest deadline first, with the moves staff may make on each."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        columns = referrals_board(user=request.user, now=timezone.now())
+        shown = [referral for column in columns for referral in column.referrals]
+        audit_read(user=request.user, objects=shown, request=request)
+        partners = list(Partner.objects.filter(active=True).order_by("name"))
+        for referral in shown:
+            referral.moves = dict(moves_from(referral))
+            referral.partner_choices = [partner for partner in partners if partner.takes(referral.specialty)]
+        return TemplateResponse(request, "admin/referrals/referral/board.html", {
+            **self.admin_site.each_context(request), "title": "Referrals board", "columns": columns,
+            "can_move": self.has_change_permission(request), "opts": Referral._meta,
+            "decline_reasons": DeclineReason.choices, "board_url": request.get_full_path(),
         })
 
     @admin.action(description="Cancel the selected referrals…")
@@ -364,6 +402,12 @@ class PartnerWebhookEventAdmin(admin.ModelAdmin):
               "review_note", "headers", "body"]
     readonly_fields = fields
 
+    def get_queryset(self, request):
+        """Staff see the events about their clinic's referrals, and those about no known referral."""
+        events = webhook_events_visible_to(user=request.user)
+        ordering = self.get_ordering(request)
+        return events.order_by(*ordering) if ordering else events
+
     def has_add_permission(self, request):
         return False
 
@@ -380,7 +424,7 @@ class PartnerWebhookEventAdmin(admin.ModelAdmin):
         return format_html('<a href="{}">{}</a>', reverse("admin:referrals_referral_change", args=[event.referral_id]),
                            str(event.referral_id)[:8])
 
-    @admin.action(description="Replay the selected events kept for review")
+    @admin.action(description="Replay the selected events kept for review", permissions=["change"])
     def replay_selected(self, request, queryset: QuerySet[PartnerWebhookEvent]):
         done, refused = 0, []
         for event in queryset.filter(outcome=WebhookOutcome.KEPT_FOR_REVIEW).order_by("received_at"):
@@ -393,7 +437,7 @@ class PartnerWebhookEventAdmin(admin.ModelAdmin):
         if refused:
             self.message_user(request, "Still refused: " + "; ".join(refused), messages.WARNING)
 
-    @admin.action(description="Dismiss the selected events kept for review…")
+    @admin.action(description="Dismiss the selected events kept for review…", permissions=["change"])
     def dismiss_selected(self, request, queryset: QuerySet[PartnerWebhookEvent]):
         kept = queryset.filter(outcome=WebhookOutcome.KEPT_FOR_REVIEW)
         page, note = _ask_reason(self, request, kept, action="dismiss_selected", title="Dismiss partner events",
@@ -433,7 +477,13 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
-    @admin.action(description="Retry the selected failed deliveries now (one more attempt)")
+    def get_queryset(self, request):
+        deliveries = super().get_queryset(request)
+        if request.user.is_superuser:
+            return deliveries
+        return deliveries.filter(referral__in=referrals_visible_to(user=request.user))
+
+    @admin.action(description="Retry the selected failed deliveries now (one more attempt)", permissions=["change"])
     def retry_now(self, request, queryset: QuerySet[WebhookDelivery]):
         done = sum(webhook_delivery_retry(delivery=d) for d in queryset.filter(status=DeliveryStatus.FAILED))
         self.message_user(request, f"{done} delivery(ies) queued again.", messages.SUCCESS if done else messages.INFO)

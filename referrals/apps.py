@@ -6,7 +6,12 @@ class ReferralsConfig(AppConfig):
     name = "referrals"
 
     def ready(self) -> None:
+        from audit.registry import audited
+
+        from .models import Referral
+
         checks.register(check_referral_settings, checks.Tags.compatibility)
+        audited(Referral, patient_id=lambda referral: referral.patient_id)
 
 
 def check_referral_settings(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
