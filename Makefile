@@ -30,7 +30,7 @@ run: migrate
 test: $(VENV)/.installed
 	scripts/ensure-services.sh
 	scripts/ensure-chromium.sh
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -n 2 $(PYTEST_ARGS)
 
 ## Benchmarks (docs/performance.md); bench/intake's load generator is wrk, installed from Debian when missing.
 bench: $(VENV)/.installed

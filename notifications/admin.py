@@ -4,8 +4,12 @@ from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from simple_history.admin import SimpleHistoryAdmin
 
+from audit.mixins import AuditedAdminMixin
+from common.admin import ScopedAdminMixin
+
 from .actions import escalation_acknowledge, notification_resend
 from .models import DeliveryAttempt, Escalation, EscalationEvent, EscalationStatus, Notification, OnCallContact
+from .selectors import escalations_visible_to
 
 
 @admin.register(OnCallContact)
@@ -44,7 +48,9 @@ class EscalationEventInline(ReadOnlyInline):
 
 
 @admin.register(Escalation)
-class EscalationAdmin(SimpleHistoryAdmin):
+class EscalationAdmin(AuditedAdminMixin, ScopedAdminMixin, SimpleHistoryAdmin):
+    visible_to = staticmethod(escalations_visible_to)
+    list_select_related = ["assessment"]
     list_display = ["case_code", "status", "tier", "opened_at", "next_tier_due_at", "acknowledged_at",
                     "acknowledged_via", "exhausted_at"]
     list_filter = ["status", "acknowledged_via", "opened_at"]
@@ -79,7 +85,7 @@ class EscalationAdmin(SimpleHistoryAdmin):
     def acknowledge_view(self, request, object_id):
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
-        escalation = get_object_or_404(Escalation, pk=object_id)
+        escalation = get_object_or_404(self.get_queryset(request), pk=object_id)
         if not self.has_view_permission(request, escalation):
             return HttpResponseRedirect(reverse("admin:index"))
         before = escalation.status
@@ -112,6 +118,9 @@ class NotificationAdmin(admin.ModelAdmin):
                        "failed_at", "provider_id", "provider_status", "last_error", "created_at", "updated_at"]
     inlines = [DeliveryAttemptInline]
     actions = ["resend"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(escalation__in=escalations_visible_to(user=request.user))
 
     def has_add_permission(self, request):
         return False

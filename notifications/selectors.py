@@ -25,7 +25,7 @@ def escalations_for_api(*, user: User) -> QuerySet[Escalation]:
     notifications = Notification.objects.order_by("queued_at", "tier", "channel", "recipient")
     return (
         escalations_visible_to(user=user)
-        .select_related("acknowledged_by", "acknowledged_by_contact")
+        .select_related("assessment", "acknowledged_by", "acknowledged_by_contact")
         .prefetch_related(Prefetch("notifications", queryset=notifications))
     )
 

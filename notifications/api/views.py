@@ -12,6 +12,8 @@ from twilio.request_validator import SIGNATURE_SETTINGS_HEADER, RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
 from accounts.permissions import IsClinicalUser, IsStaff
+from audit.actions import audit_read
+from audit.mixins import AuditedReadMixin
 
 from ..actions import (
     escalation_acknowledge,
@@ -81,7 +83,7 @@ class OnCallContactDetailView(generics.RetrieveAPIView):
 # --------------------------------------------------------------------------- escalations
 
 
-class EscalationListView(generics.ListAPIView):
+class EscalationListView(AuditedReadMixin, generics.ListAPIView):
     """Escalations of the user's clinic, newest first; `?status=exhausted` is what nobody took."""
 
     permission_classes = [IsClinicalUser]
@@ -94,7 +96,7 @@ class EscalationListView(generics.ListAPIView):
         return escalations_for_api(user=self.request.user).order_by("-opened_at")
 
 
-class EscalationDetailView(generics.RetrieveAPIView):
+class EscalationDetailView(AuditedReadMixin, generics.RetrieveAPIView):
     permission_classes = [IsClinicalUser]
     serializer_class = EscalationOutputSerializer
 
@@ -116,6 +118,7 @@ class EscalationAcknowledgeView(APIView):
         data.is_valid(raise_exception=True)
         escalation_acknowledge(escalation=escalation, by=request.user, via="api", note=data.validated_data["note"])
         escalation = escalations_for_api(user=request.user).get(pk=pk)
+        audit_read(user=request.user, objects=[escalation], request=request)
         return Response(EscalationOutputSerializer(escalation).data)
 
 

@@ -10,6 +10,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.permissions import IsClinicalUser, IsStaff
+from audit.actions import audit_read
+from audit.mixins import AuditedReadMixin
 from common.errors import NotFound
 
 from .. import actions
@@ -42,13 +44,15 @@ def _referral(request, pk):
 
 
 def _referral_response(request, pk, status_code=status.HTTP_200_OK) -> Response:
-    return Response(ReferralOutputSerializer(_referral(request, pk)).data, status=status_code)
+    referral = _referral(request, pk)
+    audit_read(user=request.user, objects=[referral], request=request)
+    return Response(ReferralOutputSerializer(referral).data, status=status_code)
 
 
 # --------------------------------------------------------------------------- referrals
 
 @extend_schema(tags=["referrals"])
-class ReferralListView(generics.ListAPIView):
+class ReferralListView(AuditedReadMixin, generics.ListAPIView):
     """Referrals the user may see, newest first; `overdue` and `needs_attention` make staff's worklists."""
 
     permission_classes = [IsAuthenticated]
@@ -62,7 +66,7 @@ class ReferralListView(generics.ListAPIView):
 
 
 @extend_schema(tags=["referrals"])
-class ReferralDetailView(generics.RetrieveAPIView):
+class ReferralDetailView(AuditedReadMixin, generics.RetrieveAPIView):
     permission_classes = [IsAuthenticated]
     serializer_class = ReferralOutputSerializer
 
@@ -133,6 +137,7 @@ class ReferralFhirView(APIView):
         referral = generics.get_object_or_404(
             referrals_for_api(user=request.user).select_related("assessment__current_evaluation", "patient"), pk=pk
         )
+        audit_read(user=request.user, objects=[referral], request=request)
         return Response(referral_service_request(referral), content_type="application/fhir+json")
 
 
