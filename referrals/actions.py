@@ -55,7 +55,8 @@ def referral_targets(recommended_specialties: list[str]) -> list[str]:
     return [*primary, Specialty.PHYSIOTHERAPY]
 
 
-@transaction.atomic
+# Called inside the triage transaction: no savepoint of its own (each costs a round trip on the page's path).
+@transaction.atomic(savepoint=False)
 def referrals_propose(
     *, assessment: Assessment, recommended_specialties: list[str], priority: str,
     by: User | None = None, source: str = ChangeSource.WORKER,
@@ -83,7 +84,7 @@ def referrals_propose(
     return created
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def referrals_reprioritise(*, assessment: Assessment, priority: str) -> int:
     """A changed effective urgency re-prioritises the referrals not yet sent; their clocks restart now."""
     now = timezone.now()
