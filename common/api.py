@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.db import InterfaceError, OperationalError
 from drf_standardized_errors.formatter import ExceptionFormatter
 from drf_standardized_errors.handler import ExceptionHandler
 from drf_standardized_errors.handler import exception_handler as standardized_exception_handler
@@ -24,13 +25,30 @@ class ApplicationValidationError(exceptions.ValidationError):
         super().__init__(detail=error.as_detail(), code=error.code)
 
 
+class DatabaseUnavailable(exceptions.APIException):
+    """The database did not answer (down, restarting, unreachable): a 503 the client may retry, not a 500."""
+
+    status_code = 503
+    default_detail = "The database is unavailable at the moment; retry shortly."
+    default_code = "database_unavailable"
+    retry_after_seconds = 5
+
+
 class ServiceExceptionHandler(ExceptionHandler):
     def convert_known_exceptions(self, exc: Exception) -> Exception:
         if isinstance(exc, ApplicationError):
             if exc.status_code == 400:
                 return ApplicationValidationError(exc)
             return ApplicationAPIException(exc)
+        if isinstance(exc, OperationalError | InterfaceError):
+            return DatabaseUnavailable()
         return super().convert_known_exceptions(exc)
+
+    def get_headers(self, exc: exceptions.APIException) -> dict:
+        headers = super().get_headers(exc)
+        if isinstance(exc, DatabaseUnavailable):
+            headers["Retry-After"] = str(exc.retry_after_seconds)
+        return headers
 
 
 class ProblemDetailsFormatter(ExceptionFormatter):
