@@ -26,5 +26,7 @@ REST_FRAMEWORK = {
 }
 # Off for the same reason; the lockout tests switch it on with override_settings.
 AXES_ENABLED = False
-BROKER_KEY_PREFIX = f"test-{TEST_RUN_ID}:"
+# pytest-xdist's processes share TEST_RUN_ID's parent but not a database: each gets its own prefix too.
+XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+BROKER_KEY_PREFIX = f"test-{TEST_RUN_ID}{'-' + XDIST_WORKER if XDIST_WORKER else ''}:"
 CELERY_BROKER_TRANSPORT_OPTIONS = {**CELERY_BROKER_TRANSPORT_OPTIONS, "global_keyprefix": BROKER_KEY_PREFIX}
