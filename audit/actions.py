@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from django.db import models
 from django.http import HttpRequest
@@ -32,6 +32,26 @@ def audit_record(
     source: str | None = None,
     history_id: int | None = None,
 ) -> list[AuditEvent]:
+    return _record(action=action, actor=actor, written=[(obj, history_id) for obj in objects], request=request,
+                   source=source)
+
+
+def audit_history_create_bulk(*, objects: Sequence[models.Model], by) -> list[AuditEvent]:
+    """History rows and audit events for objects that one `bulk_create` just inserted: one INSERT each.
+
+    What django-simple-history's post_save signal and `audit.receivers` do for
+    a single save, without their round trips per object (a bulk insert sends
+    no signals). The objects are of one audited model and have their keys.
+    """
+    if not objects:
+        return []
+    records = type(objects[0]).history.bulk_history_create(objects, default_user=by)
+    return _record(action=Action.CREATE, actor=by, written=[(obj, record.pk) for obj, record in zip(objects, records,
+                                                                                                       strict=True)])
+
+
+def _record(*, action: str, actor, written: list[tuple[models.Model, int | None]],
+            request: HttpRequest | None = None, source: str | None = None) -> list[AuditEvent]:
     request = request if request is not None else current_request()
     source = source or current_source()
     actor = actor if actor is not None and actor.is_authenticated else None
@@ -48,7 +68,7 @@ def audit_record(
             history_id=history_id,
             **where,
         )
-        for obj in objects
+        for obj, history_id in written
     ]
     if events:
         AuditEvent.objects.bulk_create(events)

@@ -88,7 +88,7 @@ def oncall_contact_delete(*, contact: OnCallContact) -> None:
 # --------------------------------------------------------------------------- escalations
 
 
-def escalation_open(*, assessment: Assessment) -> Escalation:
+def escalation_open(*, assessment: Assessment, send_sms_here: bool = False) -> Escalation:
     """Open the escalation of an emergency assessment, once, and page its first tier.
 
     Called inside the transaction that stores the emergency result: the
@@ -96,6 +96,11 @@ def escalation_open(*, assessment: Assessment) -> Escalation:
     notifications are handed to workers as soon as it commits. This is the
     hot path of every emergency, so it costs few queries: the escalation is
     created in the state its first move leaves it in.
+
+    `send_sms_here`: the caller is a worker, free to spend the time of the SMS
+    requests; once the transaction commits it sends the tier-1 SMS itself
+    (after handing the emails to other workers) instead of queueing them
+    behind a broker hop. A web request must leave it off.
     """
     now = timezone.now()
     with transaction.atomic(savepoint=False):
@@ -109,7 +114,8 @@ def escalation_open(*, assessment: Assessment) -> Escalation:
         escalation, created = _escalation_create(assessment=assessment, now=now, **_next_state(contacts[0].tier, now))
         if created:
             opened = EscalationEvent(escalation=escalation, kind=EscalationEventKind.OPENED, at=now, tier=0)
-            _write_move(escalation=escalation, contacts=contacts, from_tier=0, now=now, events=[opened])
+            _write_move(escalation=escalation, contacts=contacts, from_tier=0, now=now, events=[opened],
+                        send_sms_here=send_sms_here)
     return escalation
 
 
@@ -158,7 +164,7 @@ def escalation_advance(*, escalation: Escalation, from_tier: int, now: datetime 
 
 
 def _write_move(*, escalation: Escalation, contacts: list[OnCallContact], from_tier: int, now: datetime,
-                events: list[EscalationEvent]) -> None:
+                events: list[EscalationEvent], send_sms_here: bool = False) -> None:
     """The rows a move calls for: the next tier's pages, or the staff alerts of an exhausted escalation."""
     if contacts:
         notifications = _page(escalation=escalation, contacts=contacts, tier=escalation.tier, now=now)
@@ -172,7 +178,7 @@ def _write_move(*, escalation: Escalation, contacts: list[OnCallContact], from_t
             note=f"No tier after {from_tier} has an active contact; {len(notifications)} staff alert(s).",
         ))
     EscalationEvent.objects.bulk_create(events)
-    _send_on_commit(notifications)
+    _send_on_commit(notifications, send_sms_here=send_sms_here)
 
 
 def escalations_advance_due(*, now: datetime | None = None, limit: int = 200) -> int:
@@ -350,14 +356,14 @@ class DeliveryOutcome:
     retry_in: int | None = None
 
 
-def notifications_enqueue(*, notification_ids: Iterable[uuid.UUID]) -> int:
+def notifications_enqueue(*, notification_ids: Iterable[uuid.UUID], countdown: float | None = None) -> int:
     """Hand notifications to workers; if the broker is down, the outbox sweep will."""
     from .tasks import send_notification
 
     enqueued = 0
     for notification_id in notification_ids:
         try:
-            send_notification.delay(str(notification_id))
+            send_notification.apply_async((str(notification_id),), countdown=countdown)
         except Exception:  # any broker error: the rows are stored and the sweep re-dispatches them
             logger.warning("notification not enqueued; the outbox sweep will send it",
                            extra={"notification_id": str(notification_id)})
@@ -366,10 +372,45 @@ def notifications_enqueue(*, notification_ids: Iterable[uuid.UUID]) -> int:
     return enqueued
 
 
-def _send_on_commit(notifications: list[Notification]) -> None:
-    ids = [notification.pk for notification in notifications]
-    if ids:
-        transaction.on_commit(lambda: notifications_enqueue(notification_ids=ids))
+def _send_on_commit(notifications: list[Notification], *, send_sms_here: bool = False) -> None:
+    here = [notification for notification in notifications if send_sms_here and notification.channel == Channel.SMS]
+    elsewhere = [notification.pk for notification in notifications if notification not in here]
+    if notifications:
+        transaction.on_commit(lambda: _dispatch(here=here, elsewhere=elsewhere))
+
+
+def _dispatch(*, here: list[Notification], elsewhere: list[uuid.UUID]) -> None:
+    """Queue what others send before sending our own, so that a slow provider here delays no email."""
+    notifications_enqueue(notification_ids=elsewhere)
+    for notification in here:
+        notification_deliver_written(notification=notification)
+
+
+def notification_deliver_written(*, notification: Notification) -> DeliveryOutcome:
+    """Send a notification this process has just written, here; what is left to retry goes to a task.
+
+    The claim also compares `attempts` with the row in hand, so nothing needs
+    reading back: if anyone else touched the row first, this sends nothing.
+    Never raises: the caller's transaction has committed already, and a row
+    this could not send is still the outbox sweep's to find.
+    """
+    try:
+        now = timezone.now()
+        claimed = Notification.objects.filter(
+            pk=notification.pk, status=NotificationStatus.QUEUED, attempts=notification.attempts
+        ).update(status=NotificationStatus.SENDING, claimed_at=now, attempts=F("attempts") + 1, updated_at=now)
+        if not claimed:
+            return DeliveryOutcome("skipped")
+        notification.status, notification.claimed_at = NotificationStatus.SENDING, now
+        notification.attempts += 1
+        outcome = _deliver_claimed(notification, claimed_at=now)
+    except Exception:  # the database went away between commit and claim, say: the sweep sends it
+        logger.exception("could not send in place; the outbox sweep will",
+                         extra={"notification_id": str(notification.pk)})
+        return DeliveryOutcome("skipped")
+    if outcome.retry_in is not None:
+        notifications_enqueue(notification_ids=[notification.pk], countdown=outcome.retry_in)
+    return outcome
 
 
 def notification_deliver(*, notification_id: uuid.UUID | str) -> DeliveryOutcome:
@@ -384,17 +425,20 @@ def notification_deliver(*, notification_id: uuid.UUID | str) -> DeliveryOutcome
     )
     if not claimed:
         return DeliveryOutcome("skipped")
-    notification = Notification.objects.get(pk=notification_id)
+    return _deliver_claimed(Notification.objects.get(pk=notification_id), claimed_at=now)
+
+
+def _deliver_claimed(notification: Notification, *, claimed_at: datetime) -> DeliveryOutcome:
     started = time.monotonic()
     try:
         sent = _transport_send(notification)
     except DeliveryFailure as failure:
-        return _delivery_failed(notification, failure, started_at=now, duration=time.monotonic() - started)
+        return _delivery_failed(notification, failure, started_at=claimed_at, duration=time.monotonic() - started)
     except Exception as error:  # a bug or a time limit must not strand the row in `sending`
         logger.exception("unexpected error while sending", extra={"notification_id": str(notification.pk)})
         failure = TemporaryFailure(f"Unexpected {type(error).__name__}: {error}")
-        return _delivery_failed(notification, failure, started_at=now, duration=time.monotonic() - started)
-    _delivery_succeeded(notification, sent, started_at=now, duration=time.monotonic() - started)
+        return _delivery_failed(notification, failure, started_at=claimed_at, duration=time.monotonic() - started)
+    _delivery_succeeded(notification, sent, started_at=claimed_at, duration=time.monotonic() - started)
     return DeliveryOutcome("sent")
 
 

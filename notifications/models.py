@@ -1,8 +1,8 @@
 from django.conf import settings
 from django.db import models
 from phonenumber_field.modelfields import PhoneNumberField
-from simple_history.models import HistoricalRecords
 
+from common.history import HistoricalRecords
 from common.models import BaseModel
 from patients.models import Language
 from triage.models import Assessment

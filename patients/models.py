@@ -1,9 +1,9 @@
 from django.conf import settings
 from django.db import models
 from phonenumber_field.modelfields import PhoneNumberField
-from simple_history.models import HistoricalRecords
 
 from accounts.models import Clinic
+from common.history import HistoricalRecords
 from common.models import BaseModel
 
 

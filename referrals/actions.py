@@ -21,6 +21,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import Role, User
+from audit.actions import audit_history_create_bulk
 from common.errors import ApplicationError, Conflict, TransitionNotAllowed
 from triage.models import Assessment
 
@@ -55,32 +56,38 @@ def referral_targets(recommended_specialties: list[str]) -> list[str]:
     return [*primary, Specialty.PHYSIOTHERAPY]
 
 
-# Called inside the triage transaction: no savepoint of its own (each costs a round trip on the page's path).
+# Called inside the triage transaction: no savepoint of its own, and a few bulk inserts whatever the
+# number of referrals (each round trip is on the path of an emergency's page).
 @transaction.atomic(savepoint=False)
 def referrals_propose(
     *, assessment: Assessment, recommended_specialties: list[str], priority: str,
-    by: User | None = None, source: str = ChangeSource.WORKER,
+    by: User | None = None, source: str = ChangeSource.WORKER, first_result: bool = False,
 ) -> list[Referral]:
-    """Propose the referrals a triage calls for; a specialty already referred and still open is kept."""
+    """Propose the referrals a triage calls for; a specialty already referred and still open is kept.
+
+    `first_result`: the assessment is getting its first result, so it has no
+    referral yet (only triage proposes them) and there is nothing to look up.
+    """
     now = timezone.now()
-    open_specialties = set(
+    open_specialties = set() if first_result else set(
         assessment.referrals.exclude(status__in=[S.CANCELLED, S.DECLINED, S.COMPLETED]).values_list(
             "specialty", flat=True
         )
     )
-    created = []
-    for specialty in referral_targets(recommended_specialties):
-        if specialty in open_specialties:
-            continue
-        referral = Referral.objects.create(
+    created = Referral.objects.bulk_create([
+        Referral(
             assessment=assessment, patient_id=assessment.patient_id, specialty=specialty, priority=priority,
             status=S.PROPOSED, clock_started_at=now, due_by=acceptance_due_by(priority=priority, start=now),
         )
-        ReferralEvent.objects.create(
-            referral=referral, to_status=S.PROPOSED, at=now, by=by, source=source,
-            note=f"Proposed by triage ({priority}).",
-        )
-        created.append(referral)
+        for specialty in referral_targets(recommended_specialties)
+        if specialty not in open_specialties
+    ])
+    audit_history_create_bulk(objects=created, by=by)
+    ReferralEvent.objects.bulk_create([
+        ReferralEvent(referral=referral, to_status=S.PROPOSED, at=now, by=by, source=source,
+                      note=f"Proposed by triage ({priority}).")
+        for referral in created
+    ])
     return created
 
 

@@ -1,8 +1,8 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
-from simple_history.models import HistoricalRecords
 
+from common.history import HistoricalRecords
 from common.models import BaseModel
 from patients.models import Patient
 from triage.models import Assessment, Urgency

@@ -55,21 +55,29 @@ def enqueue_triage(*, assessment_id: uuid.UUID) -> bool:
     return True
 
 
-def assessment_triage(*, assessment_id: uuid.UUID, ruleset_version: str | None = None) -> Evaluation:
+def assessment_triage(
+    *, assessment_id: uuid.UUID, ruleset_version: str | None = None, send_sms_here: bool = False
+) -> Evaluation:
     """Evaluate an assessment under a ruleset, once: a second call returns the same evaluation.
 
     The result, its referrals and (for an emergency) the escalation are written in
-    one transaction, so that none exists without the others.
+    one transaction, so that none exists without the others. `send_sms_here`:
+    the caller (a worker) sends an emergency's first SMS pages itself once that
+    commits (see `notifications.actions.escalation_open`).
     """
     ruleset = get_ruleset(ruleset_version) if ruleset_version else CURRENT_RULESET
     with transaction.atomic():
         assessment = Assessment.objects.select_for_update().select_related("patient").get(pk=assessment_id)
-        existing = assessment.evaluations.filter(ruleset_version=ruleset.version).first()
-        if existing is not None:
-            return existing
+        # Only a triage gives a result, and it leaves the assessment triaged: a pending one has none to look up.
+        first_result = assessment.status == AssessmentStatus.PENDING
+        if not first_result:
+            existing = assessment.evaluations.filter(ruleset_version=ruleset.version).first()
+            if existing is not None:
+                return existing
         evaluation = _evaluation_create(assessment=assessment, ruleset=ruleset)
         _assessment_adopt(assessment=assessment, evaluation=evaluation)
-        _follow_effective_urgency(assessment=assessment, evaluation=evaluation, by=None)
+        _follow_effective_urgency(assessment=assessment, evaluation=evaluation, by=None, send_sms_here=send_sms_here,
+                                  first_result=first_result)
     return evaluation
 
 
@@ -154,16 +162,20 @@ def _assessment_adopt(*, assessment: Assessment, evaluation: Evaluation) -> None
     assessment.save(update_fields=["current_evaluation", "urgency", "status", "triaged_at", "updated_at"])
 
 
-def _follow_effective_urgency(*, assessment: Assessment, evaluation: Evaluation, by: User | None) -> None:
+def _follow_effective_urgency(
+    *, assessment: Assessment, evaluation: Evaluation, by: User | None, send_sms_here: bool = False,
+    first_result: bool = False,
+) -> None:
     """The effective urgency drives referrals and paging, in the caller's transaction."""
     urgency = evaluation.effective_urgency
-    referrals_reprioritise(assessment=assessment, priority=urgency)
+    if not first_result:  # a first result has no referrals yet to re-prioritise
+        referrals_reprioritise(assessment=assessment, priority=urgency)
     referrals_propose(
         assessment=assessment, recommended_specialties=list(evaluation.recommended_specialties),
-        priority=urgency, by=by,
+        priority=urgency, by=by, first_result=first_result,
     )
     if urgency == Urgency.EMERGENCY:
-        escalation_open(assessment=assessment)
+        escalation_open(assessment=assessment, send_sms_here=send_sms_here)
     elif by is not None:
         # A clinician who lowers an emergency has taken the case: the page stops with them.
         escalation_acknowledge_by_override(assessment=assessment, by=by)

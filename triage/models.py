@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.db import models
-from simple_history.models import HistoricalRecords
 
+from common.history import HistoricalRecords
 from common.models import BaseModel
 from patients.models import Patient
 

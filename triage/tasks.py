@@ -6,7 +6,8 @@ from . import actions
 
 @shared_task(acks_late=True)
 def triage_assessment(assessment_id: str) -> None:
-    actions.assessment_triage(assessment_id=assessment_id)
+    # An emergency's first SMS leaves from here as soon as its result commits: no broker hop before the page.
+    actions.assessment_triage(assessment_id=assessment_id, send_sms_here=True)
 
 
 @shared_task

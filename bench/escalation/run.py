@@ -11,9 +11,10 @@ process of their own; one active tier-1 contact gets an SMS and an email per cas
 
 Measured, for each emergency case sent at a steady rate (open loop): from
 when its `POST /api/v1/assessments/` was due to when its SMS request arrived
-at the fake Twilio. That path is two broker hops (web -> worker: triage, which
-opens the escalation and writes the tier-1 pages in its transaction; worker ->
-worker: the SMS task, enqueued on commit) plus the work of each.
+at the fake Twilio. That path is one broker hop (web -> worker: triage, which
+opens the escalation and writes the tier-1 pages in its transaction, then, once
+that commits, queues the email for another worker and sends the SMS itself)
+plus the work of each.
 
 The floor, measured in the same run and through the same broker while the
 cases run: the round trip of Celery's built-in no-op task `celery.accumulate`
@@ -219,13 +220,13 @@ def stages(twilio: Fakes, due_at: dict[str, float]) -> dict[str, list[float]]:
     )
     out: dict[str, list[float]] = {
         "POST due -> assessment stored (web)": [], "stored -> escalation opened (hop 1, triage)": [],
-        "opened -> SMS claimed (commit, hop 2)": [], "claimed -> SMS at Twilio (HTTP)": [],
+        "opened -> SMS claimed (pages, commit)": [], "claimed -> SMS at Twilio (HTTP)": [],
     }
     for assessment_id, submitted_at, opened_at, claimed_at, code in sms:
         out["POST due -> assessment stored (web)"].append(submitted_at.timestamp() - due_at[str(assessment_id)])
         out["stored -> escalation opened (hop 1, triage)"].append((opened_at - submitted_at).total_seconds())
         if claimed_at is not None:
-            out["opened -> SMS claimed (commit, hop 2)"].append((claimed_at - opened_at).total_seconds())
+            out["opened -> SMS claimed (pages, commit)"].append((claimed_at - opened_at).total_seconds())
             if code in twilio.arrivals:
                 out["claimed -> SMS at Twilio (HTTP)"].append(twilio.arrivals[code] - claimed_at.timestamp())
     durations = DeliveryAttempt.objects.filter(

@@ -11,6 +11,7 @@ from audit.admin import AuditEventAdmin
 from audit.context import audit_source, current_source
 from audit.middleware import AuditContextMiddleware
 from audit.models import AuditEvent, AuditTrailImmutable
+from referrals.models import Referral
 from tests.factories import ROUTINE, PatientFactory
 from triage.models import Assessment, Evaluation
 from triage.tasks import triage_assessment
@@ -144,6 +145,21 @@ class TestWrites:
         assert ("update", "triage.assessment", "worker", "") in writes
         evaluation = Evaluation.objects.get(assessment=assessment)
         assert AuditEvent.objects.filter(object_id=str(evaluation.id), patient_id=patient.id).exists()
+
+    def test_the_referrals_a_triage_proposes_are_recorded_with_their_history_rows(self, api_as, staff, patient):
+        assessment = submitted(api_as(staff), patient)
+
+        triage_assessment.apply(args=[str(assessment.id)])
+
+        referrals = list(Referral.objects.filter(assessment=assessment))
+        assert len(referrals) == 2
+        for referral in referrals:
+            [history] = referral.history.all()
+            assert (history.history_type, history.status, history.history_user) == ("+", "proposed", None)
+            [event] = events(object_id=str(referral.id))
+            assert (event.action, event.object_type, event.source, event.patient_id, event.history_id) == (
+                "create", "referrals.referral", "worker", patient.id, history.history_id,
+            )
 
     def test_an_admin_edit_is_recorded_as_an_admin_update(self, client, superuser, patient):
         client.force_login(superuser)

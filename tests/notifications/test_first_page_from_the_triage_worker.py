@@ -1,0 +1,112 @@
+"""The first SMS of an emergency leaves from the worker that triaged it, as soon as the result commits.
+
+No broker hop between the emergency and its page: the triage worker sends
+the tier-1 SMS itself and hands only the emails to other workers, first.
+Whatever it cannot send at once is a task's or the outbox sweep's, as for any
+notification.
+"""
+
+import pytest
+from django.utils import timezone
+
+from notifications.actions import notification_deliver, notification_deliver_written
+from notifications.models import Notification, NotificationKind
+from notifications.tasks import send_notification
+from tests.factories import EMERGENCY
+from triage.actions import assessment_triage
+from triage.models import Assessment
+
+from .conftest import contact
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def enqueued(monkeypatch):
+    """What would have been published to the broker: (notification id, countdown)."""
+    published = []
+    monkeypatch.setattr(
+        send_notification, "apply_async",
+        lambda args, countdown=None, **options: published.append((args[0], countdown)),
+    )
+    return published
+
+
+@pytest.fixture
+def pending_emergency(patient, staff):
+    return Assessment.objects.create(
+        patient=patient, submitted_by=staff, submitted_at=timezone.now(), answers=EMERGENCY,
+        last_enqueued_at=timezone.now(), enqueue_attempts=1,
+    )
+
+
+def pages(channel):
+    return Notification.objects.filter(kind=NotificationKind.PAGE, tier=1, channel=channel)
+
+
+def test_the_triage_worker_sends_the_tier_1_sms_itself_once_the_result_commits(
+    pending_emergency, fake_twilio, enqueued, django_capture_on_commit_callbacks
+):
+    first, second = contact(1), contact(1)
+    contact(2)
+
+    with django_capture_on_commit_callbacks(execute=False) as on_commit:
+        assessment_triage(assessment_id=pending_emergency.pk, send_sms_here=True)
+    assert not fake_twilio.requests, "nothing leaves before the result is committed"
+
+    for callback in on_commit:
+        callback()
+
+    assert {request["to"] for request in fake_twilio.requests} == {first.phone.as_e164, second.phone.as_e164}
+    assert set(pages("sms").values_list("status", "attempts")) == {("sent", 1)}
+    assert sorted(notification_id for notification_id, _ in enqueued) == sorted(
+        str(pk) for pk in pages("email").values_list("pk", flat=True)
+    ), "only the emails go to other workers"
+    assert set(pages("email").values_list("status", flat=True)) == {"queued"}
+
+
+def test_without_the_worker_s_say_so_every_page_goes_to_the_broker(
+    pending_emergency, fake_twilio, enqueued, django_capture_on_commit_callbacks
+):
+    contact(1)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assessment_triage(assessment_id=pending_emergency.pk)
+
+    assert not fake_twilio.requests
+    assert len(enqueued) == 2
+    assert set(Notification.objects.values_list("status", flat=True)) == {"queued"}
+
+
+def test_an_sms_the_worker_could_not_send_goes_to_a_task_after_its_backoff(
+    pending_emergency, fake_twilio, enqueued, django_capture_on_commit_callbacks
+):
+    paged = contact(1)
+    fake_twilio.fail(503)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assessment_triage(assessment_id=pending_emergency.pk, send_sms_here=True)
+
+    sms = pages("sms").get()
+    assert len(fake_twilio.requests_to(paged.phone.as_e164)) == 1
+    assert (sms.status, sms.attempts) == ("queued", 1)
+    assert "503" in sms.last_error
+    retry = [countdown for notification_id, countdown in enqueued if notification_id == str(sms.pk)]
+    assert len(retry) == 1 and retry[0] is not None
+    assert sms.next_attempt_at == pytest.approx(sms.updated_at + timezone.timedelta(seconds=retry[0]),
+                                                abs=timezone.timedelta(seconds=1))
+
+
+def test_a_page_someone_else_claimed_first_is_not_sent_again_from_the_worker(
+    pending_emergency, fake_twilio, enqueued, django_capture_on_commit_callbacks
+):
+    paged = contact(1)
+    with django_capture_on_commit_callbacks(execute=False):
+        assessment_triage(assessment_id=pending_emergency.pk)
+    written = pages("sms").get()  # as the triage worker holds it: queued, no attempt yet
+
+    assert notification_deliver(notification_id=written.pk).status == "sent"  # a task got there first
+    assert notification_deliver_written(notification=written).status == "skipped"
+
+    assert len(fake_twilio.requests_to(paged.phone.as_e164)) == 1
+    assert pages("sms").get().attempts == 1
