@@ -30,12 +30,10 @@ closed-loop). Before intake's half-load run the worker empties its backlog.
 
 Beside each figure, the CPU time the stack's parts spent per request (gunicorn
 workers and the PostgreSQL backends serving them, told apart by their
-application_name; the Celery worker and its pool), from /proc, and the share of
-the machine's CPU used outside the stack: on a shared machine the throughput
-moves with the neighbours, the CPU per request much less. Celery's Django
-fixup closes the database connection around every task, so the worker's
-PostgreSQL sessions live for one task each: their CPU cannot be read from
-/proc snapshots and counts as "outside the stack".
+application_name; the Celery worker and its pool, and its PostgreSQL backends,
+which it keeps across tasks), from /proc, and the share of the machine's CPU
+used outside the stack: on a shared machine the throughput moves with the
+neighbours, the CPU per request much less.
 
 Every figure is printed with its target and PASS/MISS. The exit status is
 non-zero only when the benchmark could not run (errors, missing tools): a
