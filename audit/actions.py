@@ -1,8 +1,10 @@
-"""Writes of the audit trail. Only inserts: one row per object, one INSERT per call."""
+"""Writes of the audit trail. Only inserts: one row per object, one INSERT per call or per batch."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 from django.db import models
 from django.http import HttpRequest
@@ -14,6 +16,30 @@ from .models import Action, AuditEvent
 from .registry import patient_id_of
 
 PATH_MAX_LENGTH = AuditEvent._meta.get_field("path").max_length
+
+_batch: ContextVar[list[AuditEvent] | None] = ContextVar("audit_batch", default=None)
+
+
+@contextmanager
+def audit_writes_batched() -> Iterator[None]:
+    """The audit events recorded inside the block go in as one INSERT when it ends.
+
+    For a transaction that writes many audited objects, on a path where each
+    round trip counts: open it inside the transaction, so that the events are
+    written in it; an exception discards them, as the transaction discards the
+    writes they record. Nested blocks leave the writing to the outermost.
+    """
+    if _batch.get() is not None:
+        yield
+        return
+    pending: list[AuditEvent] = []
+    token = _batch.set(pending)
+    try:
+        yield
+    finally:
+        _batch.reset(token)
+    if pending:
+        AuditEvent.objects.bulk_create(pending)
 
 
 def audit_read(
@@ -70,7 +96,10 @@ def _record(*, action: str, actor, written: list[tuple[models.Model, int | None]
         )
         for obj, history_id in written
     ]
-    if events:
+    batch = _batch.get()
+    if batch is not None:
+        batch.extend(events)
+    elif events:
         AuditEvent.objects.bulk_create(events)
     return events
 

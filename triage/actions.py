@@ -11,6 +11,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import User
+from audit.actions import audit_writes_batched
 from common.errors import ApplicationError, Conflict
 from notifications.actions import escalation_acknowledge_by_override, escalation_open
 from patients.models import Patient
@@ -66,7 +67,7 @@ def assessment_triage(
     commits (see `notifications.actions.escalation_open`).
     """
     ruleset = get_ruleset(ruleset_version) if ruleset_version else CURRENT_RULESET
-    with transaction.atomic():
+    with transaction.atomic(), audit_writes_batched():
         assessment = Assessment.objects.select_for_update().select_related("patient").get(pk=assessment_id)
         # Only a triage gives a result, and it leaves the assessment triaged: a pending one has none to look up.
         first_result = assessment.status == AssessmentStatus.PENDING

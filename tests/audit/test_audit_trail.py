@@ -6,7 +6,7 @@ from django.db import DatabaseError, connection, transaction
 from django.test import RequestFactory
 from django.test.utils import CaptureQueriesContext
 
-from audit.actions import audit_read
+from audit.actions import audit_read, audit_writes_batched
 from audit.admin import AuditEventAdmin
 from audit.context import audit_source, current_source
 from audit.middleware import AuditContextMiddleware
@@ -186,6 +186,36 @@ class TestWrites:
             raise RuntimeError("rolled back")
 
         assert events() == []
+
+
+    def test_a_triage_writes_the_audit_events_of_all_it_stores_in_one_insert(self, api_as, staff, patient):
+        assessment = submitted(api_as(staff), patient)
+
+        with CaptureQueriesContext(connection) as queries:
+            triage_assessment.apply(args=[str(assessment.id)])
+
+        inserts = [q for q in queries.captured_queries if q["sql"].startswith('INSERT INTO "audit_auditevent"')]
+        assert len(inserts) == 1
+        written = {(e.action, e.object_type) for e in events(source="worker")}
+        assert written == {("create", "triage.evaluation"), ("update", "triage.assessment"),
+                           ("create", "referrals.referral")}
+
+    def test_batched_audit_events_are_written_at_the_end_of_the_block_and_not_before(self, clinic):
+        with transaction.atomic(), audit_writes_batched():
+            PatientFactory(clinic=clinic)
+            assert events() == []
+
+        assert [event.action for event in events()] == ["create"]
+
+    def test_batched_audit_events_go_with_a_rolled_back_transaction(self, clinic):
+        with pytest.raises(RuntimeError), transaction.atomic(), audit_writes_batched():
+            PatientFactory(clinic=clinic)
+            raise RuntimeError("rolled back")
+
+        assert events() == []
+        with transaction.atomic(), audit_writes_batched():
+            PatientFactory(clinic=clinic)
+        assert len(events()) == 1, "the next block starts empty"
 
 
 class TestSource:
