@@ -10,7 +10,7 @@ skips, then renamed to its real name, which is atomic on one filesystem.
 
 import os
 import uuid
-from time import monotonic
+from time import monotonic_ns
 
 from kombu.exceptions import ChannelError
 from kombu.transport import filesystem
@@ -20,8 +20,9 @@ from kombu.utils.json import dumps
 
 class Channel(filesystem.Channel):
     def _put(self, queue, payload, **kwargs):
-        # The name kombu gives a message; a consumer only takes names that end in `.<queue>.msg`.
-        filename = os.path.join(self.data_folder_out, f"{round(monotonic() * 1000)}_{uuid.uuid4()}.{queue}.msg")
+        # A consumer takes names ending in `.<queue>.msg`, in sorted order: kombu's own millisecond
+        # prefix lets messages of one millisecond overtake each other; zero-padded nanoseconds do not.
+        filename = os.path.join(self.data_folder_out, f"{monotonic_ns():020d}_{uuid.uuid4()}.{queue}.msg")
         partial = f"{filename}.partial"
         try:
             with open(partial, "wb", buffering=0) as file:

@@ -234,7 +234,7 @@ BROKER_DIR = VAR_DIR / "broker"
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=env.str("REDIS_URL", default="filesystem://"))
 CELERY_BROKER_IS_EMBEDDED = CELERY_BROKER_URL.startswith("filesystem://")
 if CELERY_BROKER_IS_EMBEDDED:
-    for folder in ("queue", "processed"):
+    for folder in ("queue", "processed", "control"):
         (BROKER_DIR / folder).mkdir(parents=True, exist_ok=True)
     # kombu's filesystem transport, writing each message atomically (services/embedded_broker.py).
     CELERY_BROKER_TRANSPORT = "services.embedded_broker:Transport"
@@ -242,6 +242,7 @@ if CELERY_BROKER_IS_EMBEDDED:
         "data_folder_in": str(BROKER_DIR / "queue"),
         "data_folder_out": str(BROKER_DIR / "queue"),
         "processed_folder": str(BROKER_DIR / "processed"),
+        "control_folder": str(BROKER_DIR / "control"),  # kombu's default is ./control, in the working tree
         "store_processed": False,
         "polling_interval": 0.1,
     }

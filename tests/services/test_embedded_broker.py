@@ -9,7 +9,7 @@ from kombu import Connection
 def connection(folder, transport):
     return Connection("filesystem://", transport=transport, transport_options={
         "data_folder_in": str(folder), "data_folder_out": str(folder), "processed_folder": str(folder / "done"),
-        "store_processed": False,
+        "control_folder": str(folder / "control"), "store_processed": False,
     })
 
 
@@ -19,9 +19,15 @@ def folder(tmp_path):
     return tmp_path
 
 
-def test_messages_go_through_whole_and_in_order(folder):
+@pytest.fixture
+def name():
+    """A queue of its own: kombu keeps the bindings it has made in memory, across connections."""
+    return f"pages-{uuid.uuid4().hex}"
+
+
+def test_messages_go_through_whole_and_in_order(folder, name):
     with connection(folder, "services.embedded_broker:Transport") as conn:
-        queue = conn.SimpleQueue("pages")
+        queue = conn.SimpleQueue(name)
         for n in range(3):
             queue.put({"n": n})
 
@@ -29,10 +35,10 @@ def test_messages_go_through_whole_and_in_order(folder):
         assert not list(folder.glob("*.partial"))
 
 
-def test_a_message_still_being_written_is_left_alone(folder):
+def test_a_message_still_being_written_is_left_alone(folder, name):
     with connection(folder, "services.embedded_broker:Transport") as conn:
-        queue = conn.SimpleQueue("pages")
-        (folder / f"1_{uuid.uuid4()}.pages.msg.partial").write_bytes(b'{"body": "half')  # a writer mid-write
+        queue = conn.SimpleQueue(name)
+        (folder / f"1_{uuid.uuid4()}.{name}.msg.partial").write_bytes(b'{"body": "half')  # a writer mid-write
 
         queue.put({"n": 1})
 
@@ -41,11 +47,11 @@ def test_a_message_still_being_written_is_left_alone(folder):
             queue.get(timeout=0.2)
 
 
-def test_kombus_own_transport_hands_a_half_written_message_to_the_consumer(folder):
+def test_kombus_own_transport_hands_a_half_written_message_to_the_consumer(folder, name):
     """Why the embedded broker writes aside first: kombu names the file before it writes it."""
     with connection(folder, "filesystem") as conn:
-        queue = conn.SimpleQueue("pages")
-        (folder / f"1_{uuid.uuid4()}.pages.msg").write_bytes(b"")  # created, not yet written
+        queue = conn.SimpleQueue(name)
+        (folder / f"1_{uuid.uuid4()}.{name}.msg").write_bytes(b"")  # created, not yet written
 
         with pytest.raises(ValueError):  # json.JSONDecodeError: in a worker, its consumer dies
             queue.get(timeout=1)
