@@ -19,6 +19,7 @@ def benchmarks() -> list[str]:
 
 def main(selected: list[str]) -> int:
     failed = []
+    began = time.monotonic()
     for name in selected or benchmarks():
         if importlib.util.find_spec(f"bench.{name}.run") is None:
             print(f"no benchmark named {name!r}")
@@ -30,6 +31,9 @@ def main(selected: list[str]) -> int:
         print(f"=== bench/{name}: exit {result.returncode} in {time.monotonic() - started:.0f} s ===", flush=True)
         if result.returncode:
             failed.append(name)
+    total = time.monotonic() - began
+    print(f"\nall benchmarks run in {total / 60:.1f} min (target for `make bench`: under 15 min): "
+          f"{'PASS' if total < 15 * 60 else 'MISS'}")
     if failed:
         print(f"\nbenchmarks that failed to run: {', '.join(failed)}")
     return 1 if failed else 0

@@ -1,6 +1,57 @@
+"""Pages of lists, for the API and the admin: exact counts for lists of ordinary size, briefly kept ones for huge lists.
+
+Counting a clinic's 400,000 assessments costs PostgreSQL 150-250 ms on every
+page, however few rows the page shows; the rows themselves cost a few
+milliseconds. So the count of a list of at least `LARGE_LIST_ROWS` rows is
+kept for `COUNT_KEPT_SECONDS` in the cache, under the SQL of its query with
+its parameters (its scope and filters): every page of that list, for anyone
+whose scope and filters are the same, reuses it. The rows are always read
+fresh; only `count` of a huge list may lag a few seconds behind. A list
+smaller than that is always counted exactly, so a new or filtered-down list
+is never stale.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from django.core.cache import cache
+from django.core.exceptions import EmptyResultSet
+from django.core.paginator import Paginator
+from django.utils.functional import cached_property
 from rest_framework.pagination import PageNumberPagination
+
+LARGE_LIST_ROWS = 10_000
+COUNT_KEPT_SECONDS = 30
+
+
+class KeptCountPaginator(Paginator):
+    @cached_property
+    def count(self) -> int:
+        key = self._count_key()
+        if key is None:
+            return super().count
+        kept = cache.get(key)
+        if kept is not None:
+            return kept
+        counted = super().count
+        if counted >= LARGE_LIST_ROWS:
+            cache.set(key, counted, COUNT_KEPT_SECONDS)
+        return counted
+
+    def _count_key(self) -> str | None:
+        query = getattr(self.object_list, "query", None)
+        if query is None:  # a list, not a queryset: counting it is free
+            return None
+        try:
+            sql, params = query.sql_with_params()
+        except EmptyResultSet:  # an empty result (`.none()`, `__in=[]`) has no SQL; Django counts it for free
+            return None
+        digest = hashlib.sha256(f"{self.object_list.db}\0{sql}\0{params!r}".encode()).hexdigest()
+        return f"list-count:{digest}"
 
 
 class DefaultPagination(PageNumberPagination):
+    django_paginator_class = KeptCountPaginator
     page_size_query_param = "page_size"
     max_page_size = 200

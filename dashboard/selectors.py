@@ -12,6 +12,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
+from django.contrib.postgres.expressions import ArraySubquery
 from django.db.models import Case, Count, F, IntegerField, Prefetch, Q, QuerySet, Value, When, Window
 from django.db.models.functions import RowNumber, TruncDate
 from django.urls import reverse
@@ -22,7 +23,7 @@ from notifications.models import Escalation, EscalationEvent, EscalationStatus, 
 from notifications.selectors import escalations_visible_to
 from patients.models import Patient
 from referrals.models import PartnerWebhookEvent, Referral, ReferralEvent, ReferralStatus, WebhookOutcome
-from referrals.selectors import referrals_overdue, referrals_visible_to
+from referrals.selectors import EqualsAny, referrals_overdue, referrals_visible_to
 from referrals.state import OPEN_STATUSES
 from triage.models import Assessment, Evaluation, Urgency
 from triage.rules import FINDINGS_BY_CODE, get_ruleset
@@ -329,11 +330,20 @@ def referrals_board(*, user: User, now: datetime, per_column: int = BOARD_COLUMN
     on_board = referrals_visible_to(user=user).filter(Q(status__in=OPEN_STATUSES) | Q(needs_resend=True))
     totals = dict(on_board.annotate(column=column).values("column").annotate(n=Count("id")).values_list("column", "n")
                   .order_by())
-    shown = (
+    # The first `per_column` of each column are ranked on the narrow rows (ids, status, deadline), then only
+    # those are read whole: ranking whole rows with their patient and partner sorted every card on the board.
+    first_of_each_column = (
         on_board.annotate(column=column, place=Window(
             RowNumber(), partition_by=[column], order_by=[F("due_by").asc(nulls_last=True), F("created_at").asc()],
         ))
         .filter(place__lte=per_column)
+        .values("pk")
+    )
+    shown = (
+        # `pk = ANY(ARRAY(...))`: the planner reads those few by primary key (with `IN`, it guesses a third of
+        # the board and hashes every referral).
+        Referral.objects.filter(EqualsAny(F("pk"), ArraySubquery(first_of_each_column)))
+        .annotate(column=column)
         .select_related("patient", "partner")
         .prefetch_related(Prefetch("webhook_events", queryset=PartnerWebhookEvent.objects.order_by("-received_at")))
         .order_by(F("due_by").asc(nulls_last=True), "created_at")

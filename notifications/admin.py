@@ -56,6 +56,7 @@ class EscalationAdmin(AuditedAdminMixin, ScopedAdminMixin, SimpleHistoryAdmin):
     list_filter = ["status", "acknowledged_via", "opened_at"]
     search_fields = ["case_code", "=assessment__id"]
     date_hierarchy = "opened_at"
+    show_full_result_count = False  # a filtered page counts its rows once, not the whole table again
     readonly_fields = ["assessment", "status", "tier", "case_code", "opened_at", "next_tier_due_at",
                        "acknowledged_at", "acknowledged_by", "acknowledged_by_contact", "acknowledged_via",
                        "exhausted_at", "created_at", "updated_at"]
@@ -112,6 +113,7 @@ class NotificationAdmin(admin.ModelAdmin):
     search_fields = ["recipient", "provider_id", "escalation__case_code"]
     list_select_related = ["escalation"]
     date_hierarchy = "queued_at"
+    show_full_result_count = False  # a filtered page counts its rows once, not the whole table again
     exclude = ["body"]  # it carries a signed acknowledgement link
     readonly_fields = ["escalation", "kind", "contact", "tier", "channel", "recipient", "language", "subject",
                        "status", "attempts", "queued_at", "next_attempt_at", "claimed_at", "sent_at", "delivered_at",

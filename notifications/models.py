@@ -63,6 +63,9 @@ class Escalation(BaseModel):
             )
         ]
         indexes = [
+            models.Index(fields=["-opened_at"], name="escalation_opened_at_idx"),  # the list's order
+            # The dashboard's median time to acknowledge, over the last days' acknowledgements.
+            models.Index(fields=["acknowledged_at"], name="escalation_acknowledged_at_idx"),
             models.Index(fields=["status", "-opened_at"]),
             models.Index(
                 fields=["next_tier_due_at"], name="escalation_due_idx", condition=models.Q(status="open")

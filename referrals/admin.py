@@ -278,6 +278,7 @@ class ReferralAdmin(AuditedAdminMixin, ScopedAdminMixin, SimpleHistoryAdmin):
     search_fields = ["=id", "=patient__id", "partner_reference", "patient__last_name", "patient__first_name",
                      "=patient__external_id"]
     date_hierarchy = "created_at"
+    show_full_result_count = False  # a filtered page counts its rows once, not the whole table again
     list_select_related = ["partner", "patient"]
     inlines = [ReferralEventInline, PartnerWebhookEventInline, WebhookDeliveryInline]
     actions = ["cancel_selected", "take_off_resend_worklist"]

@@ -107,7 +107,10 @@ class Referral(BaseModel):
     class Meta:
         ordering = ["-created_at"]
         indexes = [
-            models.Index(fields=["status", "-created_at"]),
+            # With the patient: a clinic's filtered count reads the index alone (the scope is its patients).
+            models.Index(fields=["status", "-created_at"], include=["patient"], name="referral_status_idx"),
+            models.Index(fields=["specialty", "-created_at"], include=["patient"], name="referral_specialty_idx"),
+            models.Index(fields=["priority", "-created_at"], include=["patient"], name="referral_priority_idx"),
             models.Index(fields=["patient", "-created_at"]),
             # The overdue sweep and ?overdue=true: a range on due_by over open referrals only,
             # so their cost follows the number of overdue referrals, not all referrals.

@@ -94,6 +94,7 @@ class AssessmentAdmin(AuditedAdminMixin, ScopedAdminMixin, SimpleHistoryAdmin):
     search_help_text = "A patient's first or last name, or their external id."
     list_select_related = ["patient", "current_evaluation"]
     date_hierarchy = "submitted_at"
+    show_full_result_count = False  # a filtered page counts its rows once, not the whole table again
     fieldsets = [
         (None, {"fields": ["patient_link", ("urgency_column", "status"),
                            ("submitted_at", "triaged_at", "submitted_by")]}),

@@ -38,9 +38,14 @@ class Assessment(BaseModel):
     class Meta:
         ordering = ["-submitted_at"]
         indexes = [
-            models.Index(fields=["patient", "-submitted_at"]),
-            models.Index(fields=["urgency", "-submitted_at"]),
-            models.Index(fields=["status", "-submitted_at"]),
+            # The list's order, newest first: a page is the first rows of this index, the scope and the
+            # filters checked on the way (and MIN/MAX for the admin's date hierarchy).
+            models.Index(fields=["-submitted_at"], name="assessment_submitted_at_idx"),
+            # With the id: a clinic's escalations join their assessments from this index, not the table.
+            models.Index(fields=["patient", "-submitted_at"], include=["id"], name="assessment_patient_idx"),
+            # With the patient: a clinic's filtered count reads the index alone (the scope is its patients).
+            models.Index(fields=["urgency", "-submitted_at"], include=["patient"], name="assessment_urgency_idx"),
+            models.Index(fields=["status", "-submitted_at"], include=["patient"], name="assessment_status_idx"),
             models.Index(
                 fields=["submitted_at"], name="assessment_pending_idx", condition=models.Q(status="pending")
             ),

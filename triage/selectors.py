@@ -30,7 +30,7 @@ def assessments_for_api(*, user: User) -> QuerySet[Assessment]:
     return assessments_visible_to(user=user).select_related(
         "current_evaluation__overridden_by", "escalation__acknowledged_by"
     ).prefetch_related(
-        Prefetch("referrals", queryset=Referral.objects.order_by("created_at")),
+        Prefetch("referrals", queryset=Referral.objects.select_related("partner").order_by("created_at")),
         Prefetch("evaluations", queryset=Evaluation.objects.order_by("evaluated_at")),
     )
 

@@ -24,14 +24,18 @@ vacuumed and analysed, and dropped at the end unless `--keep`. What it holds:
   ReferralEvent per move (about 700,000).
 
 How. Rows are generated in Python in time order (tables grow in time order in
-production; the planner's correlation statistics depend on it), ids are UUIDs
-made here, and each table is loaded by one `COPY ... FREEZE` (psycopg 3
-`cursor.copy()`, text format) in a single transaction that first truncates
-the (empty) tables. Every index, constraint and deferred foreign-key check
-stays on. FREEZE leaves the pages all-visible, so index-only scans work at
-once; VACUUM ANALYZE follows, as autovacuum would. Not written:
-django-simple-history's Historical* rows and audit events (no page measured
-reads them), partner webhook events and outbound deliveries.
+production; the planner's correlation statistics depend on it), and ids are
+UUIDs made here. As pg_restore does, the indexes, primary and unique keys and
+foreign keys of the tables written are dropped first (their definitions read
+from the catalogue as migrate made them); five forked processes then load
+the tables at the same time, each table by one `COPY ... FREEZE` (psycopg 3
+`cursor.copy()`, text format) in a transaction that first truncates it;
+then every key and index is built (sorted, once, two sessions) and every
+foreign key added back and checked by one join. FREEZE leaves the pages
+all-visible, so index-only scans work at once; VACUUM ANALYZE follows, as
+autovacuum would. Not written: django-simple-history's Historical* rows and
+audit events (no page measured reads them), partner webhook events and
+outbound deliveries.
 
 Why a module under bench/ rather than `manage.py seed_scale`: it is benchmark
 tooling that makes and drops a database of its own. As a management command
@@ -46,7 +50,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import functools
-import itertools
 import json
 import math
 import os
@@ -705,102 +708,171 @@ def _page_texts() -> dict[tuple[str, str], tuple[str, str]]:
 
 @dataclass(frozen=True)
 class Load:
-    """Tables written in one transaction by one process, one COPY each, committed once `after` have committed.
+    """Tables written by one process in one transaction that truncates them first, one `COPY ... FREEZE` each.
 
-    `truncate` (with CASCADE) lets COPY use FREEZE: PostgreSQL allows it only on a table truncated (or created) in
-    the same transaction, and a truncated table takes the tables that refer to it with it.
+    FREEZE (allowed on a table truncated or created in the same transaction) writes the rows already frozen and
+    their pages all-visible: index-only scans work at once, and no VACUUM has to rewrite the hint bits later.
     """
 
     name: str
     tables: tuple[tuple[type, tuple[str, ...], Callable[[], Iterable[str]]], ...]
-    truncate: str = ""
-    after: tuple[Load, ...] = ()
 
     @property
     def table_names(self) -> list[str]:
         return [model._meta.db_table for model, _, _ in self.tables]
 
 
-def load(part: Load, *, database: str, committed: dict, failed, say: Callable[[str], None]) -> SeedReport:
-    """COPY the part's tables, wait for the parts it refers to, COMMIT (the deferred foreign-key checks run then)."""
+def load(part: Load, *, database: str, say: Callable[[str], None]) -> SeedReport:
     import psycopg
 
     report, python_started = SeedReport(), time.process_time()
-    freeze = " WITH (FREEZE)" if part.truncate else ""
     with psycopg.connect(dbname=database, connect_timeout=5, **PG) as connection:
         backend = connection.info.backend_pid
         with connection.cursor() as cursor:
             cursor.execute("SET LOCAL synchronous_commit = off")
-            if part.truncate:
-                cursor.execute(f"TRUNCATE {part.truncate} CASCADE")
-            # Checked as each COPY ends, except the keys to rows not there yet: to a table loaded later in this
-            # transaction, or by a part still loading. Those wait for the commit.
-            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-            waiting = _keys_checked_at_commit(part, cursor)
-            if waiting:
-                cursor.execute(f"SET CONSTRAINTS {', '.join(waiting)} DEFERRED")
+            cursor.execute(f"TRUNCATE {', '.join(part.table_names)}")
             for model, columns, rows in part.tables:
                 table, began = model._meta.db_table, time.perf_counter()
-                report.rows[table] = copy_rows(cursor, table, columns, rows(), options=freeze)
+                report.rows[table] = copy_rows(cursor, table, columns, rows(), options=" WITH (FREEZE)")
                 report.seconds[table] = time.perf_counter() - began
                 say(f"  {part.name:<22} {table:<30} {report.rows[table]:>9,} rows in {report.seconds[table]:5.1f} s")
-        for other in part.after:
-            while not committed[other.name].wait(0.5):
-                if failed.is_set():
-                    raise SystemExit(f"{part.name}: another part failed")
-        began = time.perf_counter()
         connection.commit()
-        report.seconds[f"{part.name}: foreign-key checks, commit"] = seconds = time.perf_counter() - began
-        say(f"  {part.name:<22} deferred foreign-key checks and commit in {seconds:.1f} s")
         report.cpu_postgres = cpu_seconds(backend)  # the backend is this connection's alone (same machine)
-    committed[part.name].set()
     report.cpu_python = time.process_time() - python_started
     return report
 
 
-def _keys_checked_at_commit(part: Load, cursor) -> list[str]:
-    """The part's foreign keys to a table it loads later, or to one another part is still loading."""
-    tables = part.table_names
-    cursor.execute("SELECT conrelid::regclass::text, confrelid::regclass::text, conname FROM pg_constraint "
-                   "WHERE contype = 'f' AND conrelid = ANY(%s::regclass[])", [tables])
-    elsewhere = {table for other in part.after for table in other.table_names}
-    return [name for child, parent, name in cursor.fetchall()
-            if parent in elsewhere or (parent in tables and tables.index(parent) > tables.index(child))]
+@dataclass
+class Detached:
+    """What `schema_detach` dropped, as the statements that put it back: keys and indexes, then foreign keys."""
+
+    keys_and_indexes: dict[str, list[str]] = field(default_factory=dict)  # table -> statements
+    foreign_keys: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # table -> (name, ALTER TABLE ...)
+
+
+def schema_detach(tables: list[str], *, database: str) -> Detached:
+    """Drop the tables' indexes, primary and unique keys, and every foreign key from or to them.
+
+    What pg_restore does for a bulk load: a row at a time, nine indexes on a
+    million random UUIDs and timestamps cost far more than building each once,
+    sorted, afterwards; and foreign keys are checked afterwards in one join per
+    key instead of one lookup per row. The definitions are read back from the
+    catalogue as migrate made them, so what is rebuilt is exactly the schema.
+    """
+    import psycopg
+
+    detached = Detached()
+    with psycopg.connect(dbname=database, autocommit=True, connect_timeout=5, **PG) as connection:
+        foreign = connection.execute(
+            "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) FROM pg_constraint "
+            "WHERE contype = 'f' AND (conrelid = ANY(%(t)s::regclass[]) OR confrelid = ANY(%(t)s::regclass[])) "
+            "ORDER BY 1, 2", {"t": tables}).fetchall()
+        keys = connection.execute(
+            "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) FROM pg_constraint "
+            "WHERE contype IN ('p', 'u') AND conrelid = ANY(%s::regclass[]) ORDER BY contype, 1, 2",
+            [tables]).fetchall()
+        indexes = connection.execute(
+            "SELECT indrelid::regclass::text, indexrelid::regclass::text, pg_get_indexdef(indexrelid) FROM pg_index "
+            "WHERE indrelid = ANY(%s::regclass[]) "
+            "AND NOT EXISTS (SELECT 1 FROM pg_constraint WHERE conindid = indexrelid) ORDER BY 1, 2",
+            [tables]).fetchall()
+        for table, name, definition in foreign:
+            connection.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
+            detached.foreign_keys.setdefault(table, []).append(
+                (name, f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition} NOT VALID'))
+        for table, name, definition in keys:
+            connection.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
+            detached.keys_and_indexes.setdefault(table, []).append(
+                f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}')
+        for table, name, definition in indexes:
+            connection.execute(f"DROP INDEX {name}")
+            detached.keys_and_indexes.setdefault(table, []).append(definition)
+    return detached
+
+
+def _in_parallel(groups: list[list[str]], *, database: str, connections: int = 2,
+                 before: tuple[str, ...] = ()) -> None:
+    """Run each group's statements in order, the groups shared out over `connections` sessions (threads)."""
+    import threading
+
+    import psycopg
+
+    pending, lock, errors = list(groups), threading.Lock(), []
+
+    def work() -> None:
+        with psycopg.connect(dbname=database, autocommit=True, connect_timeout=5, **PG) as connection:
+            for statement in before:
+                connection.execute(statement)
+            while True:
+                with lock:
+                    if not pending or errors:
+                        return
+                    group = pending.pop(0)
+                try:
+                    for statement in group:
+                        connection.execute(statement)
+                except Exception as error:
+                    errors.append(error)
+                    return
+
+    threads = [threading.Thread(target=work) for _ in range(min(connections, len(groups)))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise SystemExit(f"seeding failed while rebuilding the schema: {errors[0]}")
+
+
+def schema_restore(detached: Detached, *, database: str, say: Callable[[str], None]) -> dict[str, float]:
+    """Keys and indexes (sorted builds, two sessions), then the foreign keys, each checked by one join."""
+    seconds = {}
+    began = time.perf_counter()
+    largest_first = sorted(detached.keys_and_indexes.items(), key=lambda item: -len(item[1]))
+    # The primary key first: the foreign keys need it, and each table's builds then read a heap already cached.
+    _in_parallel([statements for _, statements in largest_first], database=database,
+                 before=("SET maintenance_work_mem = '256MB'",))
+    seconds["keys and indexes"] = time.perf_counter() - began
+    say(f"  {'schema':<22} {sum(map(len, detached.keys_and_indexes.values()))} keys and indexes built in "
+        f"{seconds['keys and indexes']:.1f} s")
+    began = time.perf_counter()
+    _in_parallel([[statement for _, statement in keys] for keys in detached.foreign_keys.values()],
+                 database=database, connections=1)
+    _in_parallel([[f'ALTER TABLE {table} VALIDATE CONSTRAINT "{name}"' for name, _ in keys]
+                  for table, keys in detached.foreign_keys.items()],
+                 database=database, before=("SET work_mem = '64MB'",))
+    seconds["foreign keys"] = time.perf_counter() - began
+    say(f"  {'schema':<22} {sum(map(len, detached.foreign_keys.values()))} foreign keys added and checked in "
+        f"{seconds['foreign keys']:.1f} s")
+    return seconds
 
 
 def vacuum_analyze(tables: Iterable[str], *, database: str) -> float:
-    """What autovacuum would do next: the visibility map (index-only scans), hint bits, statistics."""
-    import psycopg
-
+    """What autovacuum would do next: statistics (and the visibility map, already set by FREEZE), two sessions."""
     began = time.perf_counter()
-    with psycopg.connect(dbname=database, autocommit=True, connect_timeout=5, **PG) as connection:
-        for table in tables:
-            connection.execute(f"VACUUM (ANALYZE) {table}")
+    _in_parallel([[f"VACUUM (ANALYZE) {table}"] for table in tables], database=database)
     return time.perf_counter() - began
 
 
-def _load_child(seeder: Seeder, index: int, part: Load, database: str, committed: dict, failed, results) -> None:
-    """A forked process: load one part and put its report on `results`; on failure, tell the others."""
+def _load_child(seeder: Seeder, index: int, part: Load, database: str, results) -> None:
+    """A forked process: load one part and put its report on `results`."""
     seeder.rng.seed(seeder.plan.seed + 1 + index)  # a sequence of ids of its own, not a copy of its siblings'
     try:
-        report = load(part, database=database, committed=committed, failed=failed,
-                      say=lambda line: print(line, flush=True))
+        report = load(part, database=database, say=lambda line: print(line, flush=True))
     except BaseException as error:
-        failed.set()
         results.put(f"{part.name}: {type(error).__name__}: {error}")
         raise
     results.put(report)
 
 
-def seed(plan: Plan, *, say: Callable[[str], None] = print, processes: int = 2) -> SeedReport:
-    """Seed the migrated, empty database Django is set up on, vacuumed and analysed.
+def seed(plan: Plan, *, say: Callable[[str], None] = print) -> SeedReport:
+    """Seed the migrated, empty database Django is set up on; vacuumed and analysed.
 
-    The patients go first (a short transaction). Then parts load at the same
-    time, each from a forked process in a transaction of its own: the
-    assessments with their evaluations (which point at each other, so each
-    slice of time is one transaction) in `processes` slices, the escalations
-    with their events and notifications, the referrals with their events;
-    these last two commit once the assessments have.
+    The indexes, keys and foreign keys of the tables written are dropped (and
+    their definitions kept), the tables loaded at the same time by forked
+    processes (one per part, each in a transaction of its own), then the
+    indexes and keys built and the foreign keys added and checked, as
+    pg_restore does. A row that breaks a key or a constraint fails the seed.
     """
     import multiprocessing
 
@@ -824,61 +896,57 @@ def seed(plan: Plan, *, say: Callable[[str], None] = print, processes: int = 2) 
         f"{len(seeder.escalations):,} escalations, {len(seeder.referrals):,} referrals")
 
     count = len(seeder.a.ids)
-    bounds = [count * k // processes for k in range(processes + 1)]
-    slices = [Load(f"assessments {k + 1}/{processes}", tables=(
-        (Assessment, seeder.ASSESSMENT_COLUMNS, functools.partial(seeder.assessments, first, stop)),
-        (Evaluation, seeder.EVALUATION_COLUMNS, functools.partial(seeder.evaluations, first, stop)),
-    )) for k, (first, stop) in enumerate(itertools.pairwise(bounds))]
-    patients = Load("patients", truncate="patients_patient, triage_evaluation", tables=(
-        (Patient, seeder.PATIENT_COLUMNS, seeder.patients),
-    ))
-    assessed = tuple(slices)
-    parts = [*slices, Load("escalations", truncate="notifications_escalation", after=assessed, tables=(
-        (Escalation, seeder.ESCALATION_COLUMNS, seeder.escalation_rows),
-        (Notification, seeder.NOTIFICATION_COLUMNS, seeder.notification_rows),
-    )), Load("referrals", truncate="referrals_referral", after=assessed, tables=(
-        (Referral, seeder.REFERRAL_COLUMNS, seeder.referral_rows),
-        (ReferralEvent, seeder.REFERRAL_EVENT_COLUMNS, seeder.referral_event_rows),
-    ))]
-    for part in (patients, *parts):
+    parts = [
+        Load("assessments", tables=(
+            (Assessment, seeder.ASSESSMENT_COLUMNS, functools.partial(seeder.assessments, 0, count)),)),
+        Load("evaluations", tables=(
+            (Evaluation, seeder.EVALUATION_COLUMNS, functools.partial(seeder.evaluations, 0, count)),)),
+        Load("escalations", tables=(
+            (Escalation, seeder.ESCALATION_COLUMNS, seeder.escalation_rows),
+            (Notification, seeder.NOTIFICATION_COLUMNS, seeder.notification_rows),
+        )),
+        Load("referrals", tables=(
+            (Referral, seeder.REFERRAL_COLUMNS, seeder.referral_rows),
+            (ReferralEvent, seeder.REFERRAL_EVENT_COLUMNS, seeder.referral_event_rows),
+        )),
+        Load("patients", tables=((Patient, seeder.PATIENT_COLUMNS, seeder.patients),)),
+    ]
+    for part in parts:
         for model, columns, _ in part.tables:
             check_columns(model, columns)
+    tables = [table for part in parts for table in part.table_names]
     connections.close_all()  # nothing of Django's connection may cross the forks below
 
+    began = time.perf_counter()
+    detached = schema_detach(tables, database=database)
     context = multiprocessing.get_context("fork")
-    committed = {part.name: context.Event() for part in (patients, *parts)}
-    failed, results = context.Event(), context.Queue()
-    reports = [load(patients, database=database, committed=committed, failed=failed, say=say)]
-    children = [context.Process(target=_load_child, daemon=True,
-                                args=(seeder, index, part, database, committed, failed, results))
+    results = context.Queue()
+    children = [context.Process(target=_load_child, daemon=True, args=(seeder, index, part, database, results))
                 for index, part in enumerate(parts)]
     for child in children:
         child.start()
-    first_tables = ("patients_patient", "triage_assessment", "triage_evaluation")
-    vacuumed = False
-    while len(reports) < 1 + len(parts):
-        if not vacuumed and all(committed[part.name].is_set() for part in assessed):
-            # The slices share their tables, so none could truncate them and load them frozen: vacuum them (which
-            # sets the visibility map that index-only scans need) while the escalations and referrals still load.
-            vacuumed = True
-            report.seconds["assessments: vacuum analyze"] = seconds = vacuum_analyze(first_tables, database=database)
-            say(f"  {'assessments':<22} VACUUM ANALYZE in {seconds:.1f} s")
-        try:
-            outcome = results.get(timeout=0.5)
-        except queue.Empty:
-            if any(child.exitcode not in (None, 0) for child in children):
-                failed.set()
-                raise SystemExit("seeding failed: a loading process died") from None
-            continue
-        if isinstance(outcome, str):
-            failed.set()
-            raise SystemExit(f"seeding failed: {outcome}")
-        reports.append(outcome)
-    for child in children:
-        child.join()
-    frozen = [table for part in parts if part.truncate for table in part.table_names]
-    report.seconds["frozen tables: analyze"] = seconds = vacuum_analyze(frozen, database=database)
-    say(f"  {'escalations, referrals':<22} VACUUM ANALYZE in {seconds:.1f} s")
+    reports = []
+    try:
+        while len(reports) < len(parts):
+            try:
+                outcome = results.get(timeout=0.5)
+            except queue.Empty:
+                if any(child.exitcode not in (None, 0) for child in children):
+                    raise SystemExit("seeding failed: a loading process died") from None
+                continue
+            if isinstance(outcome, str):
+                raise SystemExit(f"seeding failed: {outcome}")
+            reports.append(outcome)
+    finally:
+        for child in children:
+            if child.is_alive() and len(reports) < len(parts):
+                child.terminate()
+            child.join()
+    report.seconds["COPY (all parts)"] = time.perf_counter() - began
+    say(f"  {'all parts':<22} loaded in {report.seconds['COPY (all parts)']:.1f} s")
+    report.seconds.update(schema_restore(detached, database=database, say=say))
+    report.seconds["vacuum analyze"] = seconds = vacuum_analyze(tables, database=database)
+    say(f"  {'all tables':<22} VACUUM ANALYZE in {seconds:.1f} s")
     for part_report in reports:
         for table, rows in part_report.rows.items():
             report.rows[table] = report.rows.get(table, 0) + rows

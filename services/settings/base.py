@@ -101,7 +101,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
-    DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = env.int("DATABASE_CONNECT_TIMEOUT", default=5)
+    database_options = DATABASES["default"].setdefault("OPTIONS", {})
+    database_options["connect_timeout"] = env.int("DATABASE_CONNECT_TIMEOUT", default=5)
+    # Pages run short queries: compiling a count over a clinic's rows (JIT) cost 15-90 ms more than it saved.
+    database_options["options"] = f"{database_options.get('options', '')} -c jit=off".strip()
 
 # --- Cache ------------------------------------------------------------------
 # Throttling counts live here: with several web processes, point CACHE_URL at a

@@ -3,11 +3,14 @@
 from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from notifications.models import Escalation
 from referrals.models import PartnerWebhookEvent, Referral, WebhookOutcome
 from tests.factories import EMERGENCY, PatientFactory
+from triage.models import Assessment
 
 from .conftest import exhaust, send
 
@@ -72,3 +75,50 @@ def test_the_patient_page_with_its_timeline_costs_a_bounded_number_of_queries(
         response = client.get(f"/admin/patients/patient/{patient.pk}/change/")
 
     assert response.status_code == 200
+
+
+API_LISTS = [
+    "/api/v1/assessments/",
+    "/api/v1/assessments/?urgency=emergency",
+    "/api/v1/referrals/",
+    "/api/v1/referrals/?needs_attention=true",
+    "/api/v1/referrals/?overdue=true",
+    "/api/v1/escalations/",
+    "/api/v1/patients/",
+]
+
+
+def test_api_list_pages_cost_the_same_queries_for_3_rows_or_30(desk, cases, api_as):
+    """The assessments' referrals carry their partner's slug: selected with them, not fetched one by one."""
+    cases(15)
+    client = api_as(desk)
+
+    for url in API_LISTS:
+        counts = {}
+        for size in (3, 30):
+            with CaptureQueriesContext(connection) as queries:
+                response = client.get(url, {"page_size": size})
+            assert response.status_code == 200, url
+            assert len(response.json()["results"]) == min(size, response.json()["count"]), url
+            counts[size] = len(queries.captured_queries)
+        assert counts[3] == counts[30], f"{url}: {counts}"
+
+
+def test_the_date_hierarchy_lists_the_years_and_months_that_hold_rows(client, desk, triaged, clinic):
+    """Years from the index, as Django's own DISTINCT over every row would list them (two queries)."""
+    long_ago, last_year = triaged(PatientFactory(clinic=clinic)), triaged(PatientFactory(clinic=clinic))
+    triaged(PatientFactory(clinic=clinic))
+    now = timezone.now()
+    Assessment.objects.filter(pk=long_ago.pk).update(submitted_at=now.replace(year=now.year - 3, month=3, day=1))
+    Assessment.objects.filter(pk=last_year.pk).update(submitted_at=now.replace(year=now.year - 1, month=5, day=1))
+    client.force_login(desk)
+
+    response = client.get("/admin/triage/assessment/")
+    page = response.content.decode()
+    assert response.context["cl"].result_count == 3
+    for year in (now.year - 3, now.year - 1, now.year):
+        assert f"submitted_at__year={year}" in page
+    assert f"submitted_at__year={now.year - 2}" not in page
+    in_year = client.get(f"/admin/triage/assessment/?submitted_at__year={now.year - 1}").content.decode()
+    assert "submitted_at__month=5" in in_year
+    assert "submitted_at__month=6" not in in_year
