@@ -63,6 +63,8 @@ class IndexedDateHierarchyMixin:
             and set(kwargs) == {"first", "last"}
             and type(first) is Min
             and type(last) is Max
+            and first.filter is None
+            and last.filter is None
             and first.source_expressions == last.source_expressions
             and isinstance(name := getattr(first.source_expressions[0], "name", None), str)
         ):

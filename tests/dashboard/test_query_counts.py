@@ -4,9 +4,11 @@ from datetime import timedelta
 
 import pytest
 from django.db import connection
+from django.db.models import Max, Min, Q
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from common.admin import with_indexed_date_hierarchy
 from notifications.models import Escalation
 from referrals.models import PartnerWebhookEvent, Referral, WebhookOutcome
 from tests.factories import EMERGENCY, PatientFactory
@@ -122,3 +124,19 @@ def test_the_date_hierarchy_lists_the_years_and_months_that_hold_rows(client, de
     in_year = client.get(f"/admin/triage/assessment/?submitted_at__year={now.year - 1}").content.decode()
     assert "submitted_at__month=5" in in_year
     assert "submitted_at__month=6" not in in_year
+
+
+def test_the_index_served_bounds_answer_only_the_date_hierarchys_own_question(triaged, clinic):
+    """A filtered MIN/MAX (not the date hierarchy's) is left to Django, filter and all."""
+    emergency = triaged(PatientFactory(clinic=clinic), EMERGENCY)
+    triaged(PatientFactory(clinic=clinic))
+    Assessment.objects.filter(pk=emergency.pk).update(submitted_at=timezone.now() - timedelta(days=400))
+    assessments = with_indexed_date_hierarchy(Assessment.objects.all())
+    only_urgent = Q(urgency="urgent")
+
+    bounds = assessments.aggregate(first=Min("submitted_at", filter=only_urgent),
+                                   last=Max("submitted_at", filter=only_urgent))
+
+    assert bounds == Assessment.objects.aggregate(first=Min("submitted_at", filter=only_urgent),
+                                                  last=Max("submitted_at", filter=only_urgent))
+    assert bounds["first"] > timezone.now() - timedelta(days=1)
