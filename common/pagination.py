@@ -14,12 +14,15 @@ is never stale.
 from __future__ import annotations
 
 import hashlib
+import logging
 
 from django.core.cache import cache
 from django.core.exceptions import EmptyResultSet
 from django.core.paginator import Paginator
 from django.utils.functional import cached_property
 from rest_framework.pagination import PageNumberPagination
+
+logger = logging.getLogger(__name__)
 
 LARGE_LIST_ROWS = 10_000
 COUNT_KEPT_SECONDS = 30
@@ -31,12 +34,19 @@ class KeptCountPaginator(Paginator):
         key = self._count_key()
         if key is None:
             return super().count
-        kept = cache.get(key)
+        try:
+            kept = cache.get(key)
+        except Exception:  # the cache is down: a list page still answers, with a count of its own
+            logger.warning("list count cache unavailable; counting", exc_info=True)
+            return super().count
         if kept is not None:
             return kept
         counted = super().count
         if counted >= LARGE_LIST_ROWS:
-            cache.set(key, counted, COUNT_KEPT_SECONDS)
+            try:
+                cache.set(key, counted, COUNT_KEPT_SECONDS)
+            except Exception:
+                logger.warning("list count cache unavailable; not kept", exc_info=True)
         return counted
 
     def _count_key(self) -> str | None:
