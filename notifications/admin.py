@@ -5,7 +5,7 @@ from django.urls import path, reverse
 from simple_history.admin import SimpleHistoryAdmin
 
 from audit.mixins import AuditedAdminMixin
-from common.admin import ScopedAdminMixin
+from common.admin import PlainActionCheckboxMixin, ScopedAdminMixin
 
 from .actions import escalation_acknowledge, notification_resend
 from .models import DeliveryAttempt, Escalation, EscalationEvent, EscalationStatus, Notification, OnCallContact
@@ -48,7 +48,7 @@ class EscalationEventInline(ReadOnlyInline):
 
 
 @admin.register(Escalation)
-class EscalationAdmin(AuditedAdminMixin, ScopedAdminMixin, SimpleHistoryAdmin):
+class EscalationAdmin(AuditedAdminMixin, ScopedAdminMixin, PlainActionCheckboxMixin, SimpleHistoryAdmin):
     visible_to = staticmethod(escalations_visible_to)
     list_select_related = ["assessment"]
     list_display = ["case_code", "status", "tier", "opened_at", "next_tier_due_at", "acknowledged_at",
@@ -106,7 +106,7 @@ class DeliveryAttemptInline(ReadOnlyInline):
 
 
 @admin.register(Notification)
-class NotificationAdmin(admin.ModelAdmin):
+class NotificationAdmin(PlainActionCheckboxMixin, admin.ModelAdmin):
     list_display = ["queued_at", "escalation", "kind", "tier", "channel", "recipient", "status", "attempts",
                     "sent_at", "last_error"]
     list_filter = ["status", "channel", "kind", "tier"]

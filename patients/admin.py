@@ -2,14 +2,14 @@ from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
 from audit.mixins import AuditedAdminMixin
-from common.admin import ScopedAdminMixin
+from common.admin import PlainActionCheckboxMixin, ScopedAdminMixin
 
 from .models import Patient
 from .selectors import patients_visible_to
 
 
 @admin.register(Patient)
-class PatientAdmin(AuditedAdminMixin, ScopedAdminMixin, SimpleHistoryAdmin):
+class PatientAdmin(AuditedAdminMixin, ScopedAdminMixin, PlainActionCheckboxMixin, SimpleHistoryAdmin):
     """The clinic's patients; each one's page ends with their timeline (dashboard.selectors.patient_timeline)."""
 
     visible_to = staticmethod(patients_visible_to)

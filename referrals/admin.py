@@ -24,7 +24,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from audit.actions import audit_read
 from audit.mixins import AuditedAdminMixin
-from common.admin import ScopedAdminMixin
+from common.admin import PlainActionCheckboxMixin, ScopedAdminMixin
 from common.errors import ApplicationError
 from dashboard.selectors import referrals_board, sla_clock, webhook_events_visible_to
 
@@ -270,7 +270,7 @@ def _ask_reason(modeladmin, request, queryset, *, action: str, title: str, quest
 
 
 @admin.register(Referral)
-class ReferralAdmin(AuditedAdminMixin, ScopedAdminMixin, SimpleHistoryAdmin):
+class ReferralAdmin(AuditedAdminMixin, ScopedAdminMixin, PlainActionCheckboxMixin, SimpleHistoryAdmin):
     visible_to = staticmethod(referrals_visible_to)
     list_display = ["short_id", "patient", "specialty", "priority_badge", "status", "partner", "due_by", "sla_column",
                     "needs_resend", "appointment_at", "created_at"]

@@ -17,7 +17,7 @@ from django.utils.html import format_html, format_html_join
 from simple_history.admin import SimpleHistoryAdmin
 
 from audit.mixins import AuditedAdminMixin
-from common.admin import ScopedAdminMixin
+from common.admin import PlainActionCheckboxMixin, ScopedAdminMixin
 from common.errors import ApplicationError
 from dashboard.selectors import answers_as_questions, code_label, red_flags_of
 
@@ -86,7 +86,7 @@ class OverrideForm(forms.Form):
 
 
 @admin.register(Assessment)
-class AssessmentAdmin(AuditedAdminMixin, ScopedAdminMixin, SimpleHistoryAdmin):
+class AssessmentAdmin(AuditedAdminMixin, ScopedAdminMixin, PlainActionCheckboxMixin, SimpleHistoryAdmin):
     visible_to = staticmethod(assessments_visible_to)
     list_display = ["submitted_at", "patient", "urgency_column", "red_flags_column", "status", "triaged_at"]
     list_filter = ["urgency", RedFlagFilter, "status", "submitted_at"]
