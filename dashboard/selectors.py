@@ -12,18 +12,18 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from django.contrib.postgres.expressions import ArraySubquery
 from django.db.models import Case, Count, F, IntegerField, Prefetch, Q, QuerySet, Value, When, Window
 from django.db.models.functions import RowNumber, TruncDate
 from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import User
+from common.expressions import InSubquery
 from notifications.models import Escalation, EscalationEvent, EscalationStatus, Notification
 from notifications.selectors import escalations_visible_to
 from patients.models import Patient
 from referrals.models import PartnerWebhookEvent, Referral, ReferralEvent, ReferralStatus, WebhookOutcome
-from referrals.selectors import EqualsAny, referrals_overdue, referrals_visible_to
+from referrals.selectors import referrals_overdue, referrals_visible_to
 from referrals.state import OPEN_STATUSES
 from triage.models import Assessment, Evaluation, Urgency
 from triage.rules import FINDINGS_BY_CODE, get_ruleset
@@ -340,9 +340,9 @@ def referrals_board(*, user: User, now: datetime, per_column: int = BOARD_COLUMN
         .values("pk")
     )
     shown = (
-        # `pk = ANY(ARRAY(...))`: the planner reads those few by primary key (with `IN`, it guesses a third of
-        # the board and hashes every referral).
-        Referral.objects.filter(EqualsAny(F("pk"), ArraySubquery(first_of_each_column)))
+        # On PostgreSQL `pk = ANY(ARRAY(...))`: the planner reads those few by primary key (with `IN`, it
+        # guesses a third of the board and hashes every referral).
+        Referral.objects.filter(InSubquery(F("pk"), first_of_each_column))
         .annotate(column=column)
         .select_related("patient", "partner")
         .prefetch_related(Prefetch("webhook_events", queryset=PartnerWebhookEvent.objects.order_by("-received_at")))

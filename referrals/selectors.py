@@ -2,10 +2,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.contrib.postgres.expressions import ArraySubquery
-from django.db.models import BooleanField, F, Func, Prefetch, Q, QuerySet
+from django.db.models import F, Prefetch, Q, QuerySet
 
 from accounts.models import Role, User
+from common.expressions import InSubquery
 from patients.selectors import patients_visible_to
 
 from . import crypto
@@ -56,23 +56,15 @@ def referrals_needing_attention(queryset: QuerySet[Referral], *, now: datetime) 
     """Staff's worklist: declined and not re-sent, overdue, or with a partner event kept for review.
 
     Each of the three is an index condition (`referral_needs_resend_idx`, `referral_open_due_by_idx`, and
-    `id = ANY(ARRAY(<referrals with a kept event>))` on the primary key), so PostgreSQL ORs three small bitmap
-    scans; an EXISTS per referral would read every referral instead.
+    the primary key for the referrals with a kept event: `common.expressions.InSubquery`), so PostgreSQL ORs
+    three small bitmap scans; an EXISTS per referral would read every referral instead.
     """
-    kept = ArraySubquery(
+    with_kept_event = (
         PartnerWebhookEvent.objects.filter(outcome=WebhookOutcome.KEPT_FOR_REVIEW, referral__isnull=False)
         .values("referral_id").order_by()
     )
-    has_kept_event = EqualsAny(F("pk"), kept)
-    return queryset.filter(Q(needs_resend=True) | overdue_q(now=now) | Q(has_kept_event))
+    return queryset.filter(Q(needs_resend=True) | overdue_q(now=now) | Q(InSubquery(F("pk"), with_kept_event)))
 
-
-class EqualsAny(Func):
-    """`value = ANY(array)`: unlike `IN (subquery)`, an index condition even as one arm of an OR."""
-
-    arg_joiner = " = ANY("
-    template = "(%(expressions)s))"
-    output_field = BooleanField()
 
 
 def partner_referral(*, partner: Partner, referral_id) -> Referral | None:
