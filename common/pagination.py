@@ -9,6 +9,13 @@ whose scope and filters are the same, reuses it. The rows are always read
 fresh; only `count` of a huge list may lag a few seconds behind. A list
 smaller than that is always counted exactly, so a new or filtered-down list
 is never stale.
+
+A deep page (from `DEEP_PAGE_OFFSET` rows in) is read in two steps: the keys
+of its rows, skipping the rows before it along the list's index without
+joining anything, then those rows whole, with their related objects. Read in
+one step, PostgreSQL joined every skipped row to its patient, result and
+author before dropping it (page 50 of a clinic's assessments: 115 ms of
+joins for 100 rows kept).
 """
 
 from __future__ import annotations
@@ -19,6 +26,7 @@ import logging
 from django.core.cache import cache
 from django.core.exceptions import EmptyResultSet
 from django.core.paginator import Paginator
+from django.db.models import QuerySet
 from django.utils.functional import cached_property
 from rest_framework.pagination import PageNumberPagination
 
@@ -26,9 +34,24 @@ logger = logging.getLogger(__name__)
 
 LARGE_LIST_ROWS = 10_000
 COUNT_KEPT_SECONDS = 30
+DEEP_PAGE_OFFSET = 1_000
 
 
 class KeptCountPaginator(Paginator):
+    def page(self, number):
+        number = self.validate_number(number)
+        bottom = (number - 1) * self.per_page
+        top = bottom + self.per_page
+        if top + self.orphans >= self.count:
+            top = self.count
+        rows = self.object_list
+        if bottom < DEEP_PAGE_OFFSET or not isinstance(rows, QuerySet) or rows.query.distinct:
+            return self._get_page(rows[bottom:top], number, self)
+        keys = list(rows.values_list("pk", flat=True)[bottom:top])
+        by_key = {row.pk: row for row in rows.filter(pk__in=keys)}
+        # A row deleted between the two reads is left out, as it would be from a page read a moment later.
+        return self._get_page([by_key[key] for key in keys if key in by_key], number, self)
+
     @cached_property
     def count(self) -> int:
         key = self._count_key()

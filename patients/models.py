@@ -13,7 +13,9 @@ class Language(models.TextChoices):
 
 
 class Patient(BaseModel):
-    clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="patients")
+    # Indexed below with the id: the scope of a clinic-wide read (its patients' ids, or whether one row's patient
+    # is the clinic's) comes from the index alone.
+    clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="patients", db_index=False)
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="patient",
         help_text="The patient's own login, when they registered from the mobile app.",
@@ -39,7 +41,10 @@ class Patient(BaseModel):
                 name="patient_external_id_unique_per_clinic",
             )
         ]
-        indexes = [models.Index(fields=["last_name", "first_name"])]
+        indexes = [
+            models.Index(fields=["last_name", "first_name"]),
+            models.Index(fields=["clinic", "id"], name="patient_clinic_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.first_name} {self.last_name}"

@@ -39,8 +39,11 @@ class Assessment(BaseModel):
         ordering = ["-submitted_at"]
         indexes = [
             # The list's order, newest first: a page is the first rows of this index, the scope and the
-            # filters checked on the way (and MIN/MAX for the admin's date hierarchy).
-            models.Index(fields=["-submitted_at"], name="assessment_submitted_at_idx"),
+            # filters checked on the way (and MIN/MAX for the admin's date hierarchy). With the patient, the
+            # urgency and the id: the dashboard's counts per day of a clinic's last two weeks, and the keys
+            # of a deep page (common/pagination.py), read the index alone.
+            models.Index(fields=["-submitted_at"], include=["patient", "urgency", "id"],
+                         name="assessment_submitted_at_idx"),
             # With the id: a clinic's escalations join their assessments from this index, not the table.
             models.Index(fields=["patient", "-submitted_at"], include=["id"], name="assessment_patient_idx"),
             # With the patient: a clinic's filtered count reads the index alone (the scope is its patients).

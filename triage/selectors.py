@@ -28,10 +28,15 @@ def assessments_visible_to(*, user: User) -> QuerySet[Assessment]:
 def assessments_for_api(*, user: User) -> QuerySet[Assessment]:
     """Everything an assessment's representation needs, in a fixed number of queries."""
     return assessments_visible_to(user=user).select_related(
-        "current_evaluation__overridden_by", "escalation__acknowledged_by"
+        "current_evaluation__overridden_by", "escalation"
     ).prefetch_related(
-        Prefetch("referrals", queryset=Referral.objects.select_related("partner").order_by("created_at")),
-        Prefetch("evaluations", queryset=Evaluation.objects.order_by("evaluated_at")),
+        # Into plain lists (`to_attr`): a related manager's queryset per row would cost more than reading the rows.
+        Prefetch("referrals", queryset=Referral.objects.select_related("partner").order_by("created_at"),
+                 to_attr="referrals_in_order"),
+        # Each earlier result is listed by its summary: its findings (JSON) are neither read nor decoded.
+        Prefetch("evaluations", to_attr="evaluations_in_order", queryset=Evaluation.objects.order_by(
+            "evaluated_at"
+        ).only("id", "assessment_id", "ruleset_version", "urgency", "override_urgency", "evaluated_at")),
     )
 
 
@@ -40,22 +45,12 @@ def assessment_submitted_for_api(*, assessment: Assessment) -> Assessment:
 
     The worker writes the result, referrals and escalation only once the
     submission has committed, so the answer to a submission shows them empty
-    (status pending). They are set empty as a prefetch would leave them: even
-    `prefetch_related_objects` with `.none()` querysets costs, in compiling
-    three queries, most of the CPU that reading them back would.
+    (status pending), set as `assessments_for_api` would leave them.
     """
-    assessment._prefetched_objects_cache = {
-        "referrals": _known_empty(Referral.objects.none()),
-        "evaluations": _known_empty(Evaluation.objects.none()),
-    }
+    assessment.referrals_in_order = []
+    assessment.evaluations_in_order = []
     Assessment.escalation.related.set_cached_value(assessment, None)
     return assessment
-
-
-def _known_empty(queryset: QuerySet) -> QuerySet:
-    queryset._result_cache = []
-    queryset._prefetch_done = True
-    return queryset
 
 
 def overrides_by_rule(*, user: User) -> list[dict]:

@@ -94,6 +94,26 @@ def test_activity_counts_urgencies_per_day_over_fourteen_days_and_the_median_wai
     assert activity.median_to_acknowledge == timedelta(minutes=4) and activity.acknowledged == 3
 
 
+def test_the_median_wait_of_an_even_number_of_acknowledgements_is_the_mean_of_the_middle_two(desk, emergency, clinic):
+    for minutes in [1, 2, 6, 30]:
+        escalation = emergency(PatientFactory(clinic=clinic))
+        escalation_acknowledge(escalation=escalation, by=desk, via="admin")
+        acknowledged_at = Escalation.objects.get(pk=escalation.pk).acknowledged_at
+        Escalation.objects.filter(pk=escalation.pk).update(opened_at=acknowledged_at - timedelta(minutes=minutes))
+
+    activity = selectors.activity_last_days(user=desk, now=timezone.now())
+
+    assert activity.median_to_acknowledge == timedelta(minutes=4) and activity.acknowledged == 4
+
+
+def test_no_acknowledgement_in_the_window_has_no_median_wait(desk, emergency, clinic):
+    emergency(PatientFactory(clinic=clinic))
+
+    activity = selectors.activity_last_days(user=desk, now=timezone.now())
+
+    assert activity.median_to_acknowledge is None and activity.acknowledged == 0
+
+
 def test_the_board_puts_each_open_referral_in_its_status_column_nearest_deadline_first(
         desk, triaged, partner, clinic):
     now = timezone.now()

@@ -92,8 +92,8 @@ class AssessmentOutputSerializer(serializers.ModelSerializer):
     patient = serializers.UUIDField(source="patient_id")
     triage = EvaluationSerializer(source="current_evaluation", allow_null=True)
     escalation = serializers.SerializerMethodField()
-    referrals = ReferralSummarySerializer(many=True)
-    evaluations = EvaluationSummarySerializer(many=True)
+    referrals = ReferralSummarySerializer(many=True, source="referrals_in_order")
+    evaluations = EvaluationSummarySerializer(many=True, source="evaluations_in_order")
 
     class Meta:
         model = Assessment
