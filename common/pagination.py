@@ -10,12 +10,13 @@ fresh; only `count` of a huge list may lag a few seconds behind. A list
 smaller than that is always counted exactly, so a new or filtered-down list
 is never stale.
 
-A deep page (from `DEEP_PAGE_OFFSET` rows in) is read in two steps: the keys
-of its rows, skipping the rows before it along the list's index without
-joining anything, then those rows whole, with their related objects. Read in
-one step, PostgreSQL joined every skipped row to its patient, result and
-author before dropping it (page 50 of a clinic's assessments: 115 ms of
-joins for 100 rows kept).
+Every page after the first is read in two steps: the keys of its rows,
+skipping the rows before it along the list's index without joining anything,
+then those rows whole, with their related objects. Read in one step,
+PostgreSQL joined every skipped row to its patient, result and author before
+dropping it (page 50 of a clinic's assessments: 115 ms of joins for 100 rows
+kept). The first page, which has nothing to skip, stays one read. A page's
+number of queries depends on whether it is the first, never on its length.
 """
 
 from __future__ import annotations
@@ -34,7 +35,6 @@ logger = logging.getLogger(__name__)
 
 LARGE_LIST_ROWS = 10_000
 COUNT_KEPT_SECONDS = 30
-DEEP_PAGE_OFFSET = 1_000
 
 
 class KeptCountPaginator(Paginator):
@@ -45,7 +45,7 @@ class KeptCountPaginator(Paginator):
         if top + self.orphans >= self.count:
             top = self.count
         rows = self.object_list
-        if bottom < DEEP_PAGE_OFFSET or not isinstance(rows, QuerySet) or rows.query.distinct:
+        if number == 1 or not isinstance(rows, QuerySet) or rows.query.distinct:
             return self._get_page(rows[bottom:top], number, self)
         keys = list(rows.values_list("pk", flat=True)[bottom:top])
         by_key = {row.pk: row for row in rows.filter(pk__in=keys)}

@@ -1,7 +1,8 @@
-"""A deep page is read as its keys, then its rows: the same rows, in the same order, as one read would give."""
+"""A page after the first is read as its keys, then its rows: the same rows, in the same order, as one read gives."""
 
 import pytest
 from django.contrib.admin import site
+from django.core.paginator import Paginator
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
@@ -15,9 +16,9 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def deep_from(monkeypatch):
-    """deep_from(rows): pages starting that many rows in count as deep."""
-    return lambda rows: monkeypatch.setattr(pagination, "DEEP_PAGE_OFFSET", rows)
+def in_one_read(monkeypatch):
+    """Within the block, every page is read in one step, as Django's own paginator reads it."""
+    return lambda: monkeypatch.setattr(pagination.KeptCountPaginator, "page", Paginator.page)
 
 
 def names(client, page, **query) -> list[str]:
@@ -26,50 +27,48 @@ def names(client, page, **query) -> list[str]:
     return [f"{row['last_name']}" for row in response.json()["results"]]
 
 
-def test_every_page_of_a_list_read_deep_holds_the_rows_of_a_single_read(api_as, staff, clinic, deep_from):
+def test_every_page_holds_the_rows_a_single_read_gives_in_its_order(api_as, staff, clinic, in_one_read):
     for index in range(11):
         PatientFactory(clinic=clinic, last_name=f"Name {index:02d}")
     PatientFactory(clinic=ClinicFactory(), last_name="Name 00 of another clinic")
     client = api_as(staff)
-    single_read = [names(client, page) for page in range(1, 5)]
+    read_in_two_steps = [names(client, page) for page in range(1, 5)]
 
-    deep_from(0)
+    in_one_read()
 
-    assert [names(client, page) for page in range(1, 5)] == single_read
-    assert single_read[-1] == ["Name 09", "Name 10"]
-    assert all("another clinic" not in name for page in single_read for name in page)
+    assert [names(client, page) for page in range(1, 5)] == read_in_two_steps
+    assert read_in_two_steps[-1] == ["Name 09", "Name 10"]
+    assert all("another clinic" not in name for page in read_in_two_steps for name in page)
 
 
-def test_a_deep_page_reads_its_keys_then_its_rows_whatever_its_length(api_as, staff, clinic, deep_from):
+def test_a_page_after_the_first_reads_its_keys_then_its_rows_whatever_its_length(api_as, staff, clinic):
     PatientFactory.create_batch(12, clinic=clinic)
     client = api_as(staff)
-    deep_from(3)
 
-    def selects_on_page_2(page_size: int) -> list[str]:
+    def selects(page: int, page_size: int) -> list[str]:
         with CaptureQueriesContext(connection) as queries:
-            assert client.get("/api/v1/patients/", {"page_size": page_size, "page": 2}).status_code == 200
+            assert client.get("/api/v1/patients/", {"page_size": page_size, "page": page}).status_code == 200
         return [query["sql"] for query in queries.captured_queries if query["sql"].startswith("SELECT")]
 
-    shallow, deep, deeper = selects_on_page_2(2), selects_on_page_2(4), selects_on_page_2(5)  # from row 2, 4, 5
+    first, second, second_of_longer = selects(1, 2), selects(2, 2), selects(2, 5)
 
-    assert len(deep) == len(deeper) == len(shallow) + 1
-    assert not any(sql.startswith('SELECT "patients_patient"."id" AS "pk"') for sql in shallow)
-    assert any(sql.startswith('SELECT "patients_patient"."id" AS "pk"') for sql in deep)
+    assert len(second) == len(second_of_longer) == len(first) + 1
+    keys_only = 'SELECT "patients_patient"."id" AS "pk"'
+    assert not any(sql.startswith(keys_only) for sql in first)
+    assert any(sql.startswith(keys_only) for sql in second)
 
 
-def test_the_admin_changelist_reads_deep_pages_in_two_steps_too(client, clinic, deep_from):
+def test_the_admin_changelist_reads_its_pages_in_two_steps_too(client, clinic, in_one_read, monkeypatch):
     for index in range(5):
         PatientFactory(clinic=clinic, last_name=f"Name {index}")
     client.force_login(user_set_role(user=UserFactory(role=Role.PATIENT, clinic=clinic), role=Role.STAFF))
-    patient_admin = site._registry[Patient]
-    per_page, patient_admin.list_per_page = patient_admin.list_per_page, 2
-    try:
-        single_read = [[row.last_name for row in client.get("/admin/patients/patient/", {"p": p}).context["cl"]
-                        .result_list] for p in (1, 2, 3)]
-        deep_from(0)
-        deep_read = [[row.last_name for row in client.get("/admin/patients/patient/", {"p": p}).context["cl"]
-                      .result_list] for p in (1, 2, 3)]
-    finally:
-        patient_admin.list_per_page = per_page
+    monkeypatch.setattr(site._registry[Patient], "list_per_page", 2)
 
-    assert deep_read == single_read == [["Name 0", "Name 1"], ["Name 2", "Name 3"], ["Name 4"]]
+    def pages() -> list[list[str]]:
+        return [[row.last_name for row in client.get("/admin/patients/patient/", {"p": p}).context["cl"].result_list]
+                for p in (1, 2, 3)]
+
+    read_in_two_steps = pages()
+    in_one_read()
+
+    assert pages() == read_in_two_steps == [["Name 0", "Name 1"], ["Name 2", "Name 3"], ["Name 4"]]
