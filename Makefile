@@ -29,7 +29,8 @@ run: migrate
 ## The whole test suite against a real PostgreSQL, Redis and Celery worker.
 test: $(VENV)/.installed
 	scripts/ensure-services.sh
-	scripts/ensure-chromium.sh
+	scripts/ensure-debian-tool.sh $${CHROMIUM_PATH:-/usr/bin/chromium} chromium "the browser tests"
+	scripts/ensure-debian-tool.sh /usr/bin/docker-compose docker-compose "the docker-compose.yml check"
 	$(BIN)/pytest -n 2 $(PYTEST_ARGS)
 
 ## Benchmarks (docs/performance.md); bench/intake's load generator is wrk, installed from Debian when missing.
