@@ -30,7 +30,7 @@ run: migrate
 test: $(VENV)/.installed
 	scripts/ensure-services.sh
 	scripts/ensure-debian-tool.sh $${CHROMIUM_PATH:-/usr/bin/chromium} chromium "the browser tests"
-	scripts/ensure-debian-tool.sh /usr/bin/docker-compose docker-compose "the docker-compose.yml check"
+	scripts/ensure-debian-tool.sh docker-compose docker-compose "the docker-compose.yml check"
 	$(BIN)/pytest -n 2 $(PYTEST_ARGS)
 
 ## Benchmarks (docs/performance.md); bench/intake's load generator is wrk, installed from Debian when missing.

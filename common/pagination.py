@@ -38,6 +38,9 @@ COUNT_KEPT_SECONDS = 30
 
 
 class KeptCountPaginator(Paginator):
+    def __init__(self, object_list, *args, **kwargs):
+        super().__init__(_in_total_order(object_list), *args, **kwargs)
+
     def page(self, number):
         number = self.validate_number(number)
         bottom = (number - 1) * self.per_page
@@ -45,12 +48,12 @@ class KeptCountPaginator(Paginator):
         if top + self.orphans >= self.count:
             top = self.count
         rows = self.object_list
-        if number == 1 or not isinstance(rows, QuerySet) or rows.query.distinct:
+        if number == 1 or not _keys_first(rows):
             return self._get_page(rows[bottom:top], number, self)
         keys = list(rows.values_list("pk", flat=True)[bottom:top])
-        by_key = {row.pk: row for row in rows.filter(pk__in=keys)}
-        # A row deleted between the two reads is left out, as it would be from a page read a moment later.
-        return self._get_page([by_key[key] for key in keys if key in by_key], number, self)
+        # Still a queryset in the list's order (the admin's list_editable builds its formset on it); a row
+        # deleted between the two reads is left out, as it would be from a page read a moment later.
+        return self._get_page(rows.filter(pk__in=keys), number, self)
 
     @cached_property
     def count(self) -> int:
@@ -82,6 +85,28 @@ class KeptCountPaginator(Paginator):
             return None
         digest = hashlib.sha256(f"{self.object_list.db}\0{sql}\0{params!r}".encode()).hexdigest()
         return f"list-count:{digest}"
+
+
+def _keys_first(rows) -> bool:
+    return isinstance(rows, QuerySet) and not rows.query.distinct and not rows.query.combinator
+
+
+def _in_total_order(rows):
+    """The list's order, then the primary key, so that rows tied on the order keep their places.
+
+    Page 1 is one read and later pages two, each free to choose its plan: rows
+    tied on the list's order (two assessments of the same second, two
+    patients of the same name) must come in one order in all of them, or a
+    row could show on two pages and another on none. The admin's changelist
+    does the same.
+    """
+    if not _keys_first(rows) or not rows.ordered:
+        return rows
+    ordering = list(rows.query.order_by) or list(rows.query.get_meta().ordering)
+    pk_names = {"pk", rows.model._meta.pk.name, rows.model._meta.pk.attname}
+    if any(isinstance(field, str) and field.lstrip("-") in pk_names for field in ordering):
+        return rows
+    return rows.order_by(*ordering, "-pk")
 
 
 class DefaultPagination(PageNumberPagination):

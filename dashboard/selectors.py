@@ -218,7 +218,7 @@ def activity_last_days(*, user: User, now: datetime, days: int = ACTIVITY_DAYS) 
         .exclude(urgency="")
         .annotate(day=TruncDate("submitted_at", tzinfo=timezone.get_current_timezone()))
         .values("day", "urgency")
-        .annotate(n=Count("*"))  # not COUNT(id): the index holds no id, and this count needs no row
+        .annotate(n=Count("*"))  # rows, not ids: nothing to read but the index
         .order_by()
     )
     by_day = {first_day + timedelta(days=offset): DayCounts(first_day + timedelta(days=offset),

@@ -43,7 +43,7 @@ class Assessment(BaseModel):
             # urgency and the id: the dashboard's counts per day of a clinic's last two weeks, and the keys
             # of a deep page (common/pagination.py), read the index alone.
             models.Index(fields=["-submitted_at"], include=["patient", "urgency", "id"],
-                         name="assessment_submitted_at_idx"),
+                         name="assessment_list_order_idx"),
             # With the id: a clinic's escalations join their assessments from this index, not the table.
             models.Index(fields=["patient", "-submitted_at"], include=["id"], name="assessment_patient_idx"),
             # With the patient: a clinic's filtered count reads the index alone (the scope is its patients).

@@ -1,9 +1,13 @@
 import django.db.models.deletion
 from django.db import migrations, models
 
+from common.migration_operations import AddIndexWithoutLocking
+
 
 class Migration(migrations.Migration):
     """A clinic's patients' ids from the index alone (the scope of clinic-wide reads); it replaces the FK's index."""
+
+    atomic = False
 
     dependencies = [
         ("accounts", "0003_clinical_groups"),
@@ -11,8 +15,8 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        # The new index first: the foreign key is never left without one.
-        migrations.AddIndex(
+        # The new index first, without locking the table on PostgreSQL: the foreign key is never left without one.
+        AddIndexWithoutLocking(
             model_name="patient",
             index=models.Index(fields=["clinic", "id"], name="patient_clinic_idx"),
         ),

@@ -4,6 +4,7 @@ import pytest
 from django.contrib.admin import site
 from django.core.paginator import Paginator
 from django.db import connection
+from django.forms import modelformset_factory
 from django.test.utils import CaptureQueriesContext
 
 from accounts.actions import user_set_role
@@ -72,3 +73,22 @@ def test_the_admin_changelist_reads_its_pages_in_two_steps_too(client, clinic, i
     in_one_read()
 
     assert pages() == read_in_two_steps == [["Name 0", "Name 1"], ["Name 2", "Name 3"], ["Name 4"]]
+
+
+def test_rows_tied_on_the_lists_order_each_show_on_exactly_one_page(api_as, staff, clinic):
+    namesakes = {str(PatientFactory(clinic=clinic, first_name="Ana", last_name="García").pk) for _ in range(7)}
+    client = api_as(staff)
+
+    shown = [row["id"] for page in range(1, 5)
+             for row in client.get("/api/v1/patients/", {"page_size": 2, "page": page}).json()["results"]]
+
+    assert sorted(shown) == sorted(namesakes)
+
+
+def test_a_later_page_is_still_a_queryset_a_model_formset_can_edit(clinic):
+    PatientFactory.create_batch(5, clinic=clinic)
+
+    page = pagination.KeptCountPaginator(Patient.objects.order_by("last_name"), 2).page(2)
+    formset = modelformset_factory(Patient, fields=["language"], extra=0)(queryset=page.object_list)
+
+    assert len(formset.forms) == 2
