@@ -143,12 +143,24 @@ class EscalationRow:
         return duration_text(self.open_for)
 
 
+# What the worklists and the board never show, left unread: a patient's phone number is parsed as it is
+# read, and a result's findings and an assessment's answers are JSON decoded, for every row of the page.
+PATIENT_UNSHOWN = ("phone", "email", "date_of_birth")
+EVALUATION_UNSHOWN = ("likely_origin", "recommended_specialties", "recommended_tests", "rules_fired", "advice")
+
+
+def _unshown(relation: str, fields: tuple[str, ...]) -> list[str]:
+    return [f"{relation}__{field}" for field in fields]
+
+
 def escalations_unacknowledged(*, user: User, now: datetime, limit: int = WORKLIST_LIMIT) -> list[EscalationRow]:
     """Escalations nobody owns yet: exhausted ones (every tier was paged) first, then the oldest open."""
     escalations = (
         escalations_visible_to(user=user)
         .filter(status__in=[EscalationStatus.OPEN, EscalationStatus.EXHAUSTED])
         .select_related("assessment__patient", "assessment__current_evaluation")
+        .defer("assessment__answers", *_unshown("assessment__patient", PATIENT_UNSHOWN),
+               *_unshown("assessment__current_evaluation", EVALUATION_UNSHOWN))
         .order_by(Case(When(status=EscalationStatus.EXHAUSTED, then=Value(0)), default=Value(1),
                        output_field=IntegerField()), "opened_at")[:limit]
     )
@@ -164,7 +176,8 @@ def escalations_unacknowledged(*, user: User, now: datetime, limit: int = WORKLI
 def referrals_overdue_for(*, user: User, now: datetime, limit: int = WORKLIST_LIMIT) -> list[Referral]:
     """Open referrals past their SLA deadline, the longest overdue first."""
     overdue = referrals_overdue(referrals_visible_to(user=user), now=now)
-    return list(overdue.select_related("patient", "partner").order_by("due_by")[:limit])
+    return list(overdue.select_related("patient", "partner").defer(*_unshown("patient", PATIENT_UNSHOWN))
+                .order_by("due_by")[:limit])
 
 
 def assessments_urgent_today(*, user: User, now: datetime, limit: int = WORKLIST_LIMIT) -> list[Assessment]:
@@ -174,6 +187,7 @@ def assessments_urgent_today(*, user: User, now: datetime, limit: int = WORKLIST
         assessments_visible_to(user=user)
         .filter(submitted_at__gte=start, urgency__in=[Urgency.EMERGENCY, Urgency.URGENT])
         .select_related("patient", "current_evaluation")
+        .defer("answers", *_unshown("patient", PATIENT_UNSHOWN), *_unshown("current_evaluation", EVALUATION_UNSHOWN))
         .order_by(Case(When(urgency=Urgency.EMERGENCY, then=Value(0)), default=Value(1),
                        output_field=IntegerField()), "-submitted_at")[:limit]
     )
@@ -364,6 +378,7 @@ def referrals_board(*, user: User, now: datetime, per_column: int = BOARD_COLUMN
         Referral.objects.filter(InSubquery(F("pk"), first_of_each_column))
         .annotate(column=column)
         .select_related("patient", "partner")
+        .defer(*_unshown("patient", PATIENT_UNSHOWN))
         .prefetch_related(Prefetch("webhook_events", queryset=PartnerWebhookEvent.objects.order_by("-received_at"),
                                    to_attr="partner_events"))
         .order_by(F("due_by").asc(nulls_last=True), "created_at")
