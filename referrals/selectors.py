@@ -26,8 +26,14 @@ def referrals_visible_to(*, user: User) -> QuerySet[Referral]:
 
 
 def referrals_for_api(*, user: User) -> QuerySet[Referral]:
+    # A history entry shows who moved the referral: the user's name, or the partner's slug for a webhook. Only
+    # those are read: the webhook's stored body and headers and the user's other columns stay in the database.
+    history = ReferralEvent.objects.select_related("by", "webhook_event__partner").only(
+        "referral_id", "from_status", "to_status", "at", "source", "note", "by__username",
+        "webhook_event__partner__slug",
+    )
     return referrals_visible_to(user=user).select_related("partner").prefetch_related(
-        Prefetch("events", queryset=ReferralEvent.objects.select_related("by", "webhook_event__partner"))
+        Prefetch("events", queryset=history)
     )
 
 
