@@ -7,11 +7,13 @@ number of queries whatever the number of rows.
 
 from __future__ import annotations
 
+import logging
 import statistics
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
+from django.core.cache import cache
 from django.db.models import Case, Count, F, IntegerField, Prefetch, Q, QuerySet, Value, When, Window
 from django.db.models.functions import RowNumber, TruncDate
 from django.urls import reverse
@@ -30,8 +32,13 @@ from triage.rules import FINDINGS_BY_CODE, get_ruleset
 from triage.rules.catalogue import BOOLEAN, INTEGER, MULTI_CHOICE
 from triage.selectors import assessments_visible_to
 
+logger = logging.getLogger(__name__)
+
 WORKLIST_LIMIT = 100
 ACTIVITY_DAYS = 14
+# The home page refreshes every minute, in every open browser of the clinic: its two weeks' activity is
+# computed once a minute for each scope, the worklists above it on every request.
+ACTIVITY_KEPT_SECONDS = 60
 BOARD_COLUMN_LIMIT = 50
 TIMELINE_LIMIT = 500
 URGENCIES = [Urgency.EMERGENCY, Urgency.URGENT, Urgency.ROUTINE]
@@ -220,6 +227,30 @@ class Activity:
     @property
     def median_to_acknowledge_text(self) -> str:
         return duration_text(self.median_to_acknowledge) if self.median_to_acknowledge is not None else "—"
+
+
+def activity_last_days_kept(*, user: User, now: datetime) -> Activity:
+    """`activity_last_days` as computed at most `ACTIVITY_KEPT_SECONDS` ago for the same scope and day.
+
+    The scope is what the user may see (everything for a superuser; else their
+    clinic, for their role), so a kept figure is never shown to anyone who
+    could not see it computed. With the cache down, it is computed afresh.
+    """
+    scope = "all" if user.is_superuser else f"{user.role}:{user.clinic_id}"
+    key = f"dashboard-activity:{scope}:{timezone.localdate(now).isoformat()}"
+    try:
+        kept = cache.get(key)
+    except Exception:  # the cache is down: the home page still shows its figures, computed now
+        logger.warning("dashboard activity cache unavailable; computing", exc_info=True)
+        return activity_last_days(user=user, now=now)
+    if kept is not None:
+        return kept
+    activity = activity_last_days(user=user, now=now)
+    try:
+        cache.set(key, activity, ACTIVITY_KEPT_SECONDS)
+    except Exception:
+        logger.warning("dashboard activity cache unavailable; not kept", exc_info=True)
+    return activity
 
 
 def activity_last_days(*, user: User, now: datetime, days: int = ACTIVITY_DAYS) -> Activity:

@@ -35,7 +35,7 @@ def home_context(request: HttpRequest) -> dict:
         read += context["overdue_referrals"]
     if can("triage.view_assessment"):
         context["urgent_today"] = selectors.assessments_urgent_today(user=user, now=now)
-        context["activity"] = selectors.activity_last_days(user=user, now=now)
+        context["activity"] = selectors.activity_last_days_kept(user=user, now=now)
         context["chart"] = activity_chart(context["activity"])
         read += context["urgent_today"]
     if can("referrals.view_partnerwebhookevent"):

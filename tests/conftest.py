@@ -1,4 +1,5 @@
 import pytest
+from django.core.cache import cache
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
 
@@ -7,6 +8,14 @@ from accounts.selectors import clinic_default
 
 from .factories import PatientFactory, UserFactory
 from .worker import WorkerProcess, purge_broker
+
+
+@pytest.fixture(autouse=True)
+def _nothing_kept_from_another_test():
+    """What the service keeps a few seconds (list counts, the dashboard's activity) never outlives a test."""
+    cache.clear()
+    yield
+    cache.clear()
 
 
 @pytest.fixture

@@ -3,13 +3,15 @@
 from datetime import timedelta
 
 import pytest
+from django.core.cache import cache
 from django.utils import timezone
 
+from accounts.models import Role
 from dashboard import selectors
 from notifications.actions import escalation_acknowledge
 from notifications.models import Escalation
 from referrals.models import Referral
-from tests.factories import EMERGENCY, ROUTINE, URGENT, PatientFactory, answers
+from tests.factories import EMERGENCY, ROUTINE, URGENT, ClinicFactory, PatientFactory, UserFactory, answers
 from triage.actions import assessment_submit, assessment_triage
 from triage.models import Assessment
 
@@ -187,3 +189,37 @@ def test_answers_read_as_the_questions_asked():
     assert shown["known_conditions"].value == "None"
     assert (shown["pain_score"].value, shown["pain_score"].reported) == ("Not reported", False)
     assert list(shown)[:3] == ["age", "affected_side", "days_since_onset"], "the catalogue's order"
+
+
+def test_the_activity_is_kept_a_minute_for_its_scope_then_computed_afresh(desk, triaged, clinic):
+    now = timezone.now()
+    triaged(PatientFactory(clinic=clinic), URGENT)
+    assert selectors.activity_last_days_kept(user=desk, now=now).totals["urgent"] == 1
+
+    triaged(PatientFactory(clinic=clinic), URGENT)
+
+    assert selectors.activity_last_days_kept(user=desk, now=now).totals["urgent"] == 1  # kept
+    cache.clear()  # as when ACTIVITY_KEPT_SECONDS have passed
+    assert selectors.activity_last_days_kept(user=desk, now=now).totals["urgent"] == 2
+
+
+def test_a_kept_activity_is_never_shown_to_another_clinic(desk, triaged, clinic):
+    now = timezone.now()
+    triaged(PatientFactory(clinic=clinic), URGENT)
+    other_desk = UserFactory(role=Role.STAFF, clinic=ClinicFactory())
+
+    assert selectors.activity_last_days_kept(user=desk, now=now).totals["urgent"] == 1
+    assert selectors.activity_last_days_kept(user=other_desk, now=now).totals["urgent"] == 0
+
+
+def test_with_the_cache_down_the_activity_is_computed(desk, triaged, clinic, monkeypatch):
+    class CacheDown:
+        def get(self, *args, **kwargs):
+            raise ConnectionError("cache unreachable")
+
+        set = get
+
+    triaged(PatientFactory(clinic=clinic), URGENT)
+    monkeypatch.setattr(selectors, "cache", CacheDown())
+
+    assert selectors.activity_last_days_kept(user=desk, now=timezone.now()).totals["urgent"] == 1
