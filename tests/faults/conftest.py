@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 from collections import Counter
 from contextlib import contextmanager
@@ -43,6 +44,19 @@ def record_figures(name: str, figures: dict) -> None:
     suffix = f"-{os.environ['PYTEST_XDIST_WORKER']}" if "PYTEST_XDIST_WORKER" in os.environ else ""
     (FIGURES_DIR / f"faults-{name}{suffix}.json").write_text(json.dumps(figures, indent=2, default=str) + "\n")
     print(f"\n{name}: {json.dumps(figures, default=str)}")
+
+
+CASE_CODE = re.compile(r"\b(?:Case|[Cc]aso) (\d+)\b")
+
+
+def case_code_in(text: str) -> str | None:
+    """The case a page or alert names ("Case 4821", "Caso 4821"), read where the message says it.
+
+    Not `code in text`: the acknowledge link's token (a notification id in hex) holds digits too, and
+    now and then another case's four of them.
+    """
+    found = CASE_CODE.search(text)
+    return found.group(1) if found else None
 
 
 def duplicates(keys) -> int:

@@ -41,7 +41,7 @@ from tests.worker import test_database_url as database_url
 from triage.actions import assessments_requeue_pending
 from triage.models import Assessment, Evaluation
 
-from .conftest import delivery_environment, duplicates, record_figures
+from .conftest import case_code_in, delivery_environment, duplicates, record_figures
 
 pytestmark = [
     pytest.mark.integration,
@@ -156,8 +156,9 @@ def replacement_worker(worker_env) -> WorkerProcess:
 def paged_once(*, escalation, paged, fake_twilio, smtp_sink) -> dict:
     wait_until(lambda: set(Notification.objects.filter(escalation=escalation).values_list("status", flat=True))
                == {"sent"}, message="both pages to be sent")
-    sms = [paged.phone.as_e164 for r in fake_twilio.sent_to(paged.phone.as_e164) if escalation.case_code in r["body"]]
-    mail = [paged.email for m in smtp_sink.to(paged.email) if escalation.case_code in m["subject"]]
+    sms = [paged.phone.as_e164 for r in fake_twilio.sent_to(paged.phone.as_e164)
+           if case_code_in(r["body"]) == escalation.case_code]
+    mail = [paged.email for m in smtp_sink.to(paged.email) if case_code_in(m["subject"]) == escalation.case_code]
     assert (len(sms), len(mail)) == (1, 1)
     assert Evaluation.objects.filter(assessment_id=escalation.assessment_id).count() == 1
     assert Escalation.objects.filter(assessment_id=escalation.assessment_id).count() == 1
