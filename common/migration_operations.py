@@ -11,25 +11,25 @@ from django.contrib.postgres.operations import AddIndexConcurrently, RemoveIndex
 from django.db.migrations.operations import AddIndex, RemoveIndex
 
 
-def _concurrently(schema_editor) -> bool:
-    return schema_editor.connection.vendor == "postgresql"
+class _ConcurrentlyWherePossible:
+    """The concurrent operation on PostgreSQL, the plain one elsewhere."""
 
+    concurrent: type
+    plain: type
 
-class AddIndexWithoutLocking(AddIndexConcurrently):
+    def _operation(self, schema_editor) -> type:
+        return self.concurrent if schema_editor.connection.vendor == "postgresql" else self.plain
+
     def database_forwards(self, app_label, schema_editor, from_state, to_state):
-        plain_or_concurrent = AddIndexConcurrently if _concurrently(schema_editor) else AddIndex
-        plain_or_concurrent.database_forwards(self, app_label, schema_editor, from_state, to_state)
+        self._operation(schema_editor).database_forwards(self, app_label, schema_editor, from_state, to_state)
 
     def database_backwards(self, app_label, schema_editor, from_state, to_state):
-        plain_or_concurrent = AddIndexConcurrently if _concurrently(schema_editor) else AddIndex
-        plain_or_concurrent.database_backwards(self, app_label, schema_editor, from_state, to_state)
+        self._operation(schema_editor).database_backwards(self, app_label, schema_editor, from_state, to_state)
 
 
-class RemoveIndexWithoutLocking(RemoveIndexConcurrently):
-    def database_forwards(self, app_label, schema_editor, from_state, to_state):
-        plain_or_concurrent = RemoveIndexConcurrently if _concurrently(schema_editor) else RemoveIndex
-        plain_or_concurrent.database_forwards(self, app_label, schema_editor, from_state, to_state)
+class AddIndexWithoutLocking(_ConcurrentlyWherePossible, AddIndexConcurrently):
+    concurrent, plain = AddIndexConcurrently, AddIndex
 
-    def database_backwards(self, app_label, schema_editor, from_state, to_state):
-        plain_or_concurrent = RemoveIndexConcurrently if _concurrently(schema_editor) else RemoveIndex
-        plain_or_concurrent.database_backwards(self, app_label, schema_editor, from_state, to_state)
+
+class RemoveIndexWithoutLocking(_ConcurrentlyWherePossible, RemoveIndexConcurrently):
+    concurrent, plain = RemoveIndexConcurrently, RemoveIndex
