@@ -22,16 +22,14 @@ number of queries depends on whether it is the first, never on its length.
 from __future__ import annotations
 
 import hashlib
-import logging
 
-from django.core.cache import cache
 from django.core.exceptions import EmptyResultSet
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.utils.functional import cached_property
 from rest_framework.pagination import PageNumberPagination
 
-logger = logging.getLogger(__name__)
+from .kept import kept
 
 LARGE_LIST_ROWS = 10_000
 COUNT_KEPT_SECONDS = 30
@@ -42,38 +40,26 @@ class KeptCountPaginator(Paginator):
         super().__init__(_in_total_order(object_list), *args, **kwargs)
 
     def page(self, number):
-        number = self.validate_number(number)
-        bottom = (number - 1) * self.per_page
-        top = bottom + self.per_page
-        if top + self.orphans >= self.count:
-            top = self.count
-        rows = self.object_list
-        if number == 1 or not _keys_first(rows):
-            return self._get_page(rows[bottom:top], number, self)
-        keys = list(rows.values_list("pk", flat=True)[bottom:top])
+        page = super().page(number)
+        if page.number == 1 or not _keys_first(self.object_list):
+            return page
+        keys = list(page.object_list.values_list("pk", flat=True))
         # Still a queryset in the list's order (the admin's list_editable builds its formset on it); a row
         # deleted between the two reads is left out, as it would be from a page read a moment later.
-        return self._get_page(rows.filter(pk__in=keys), number, self)
+        page.object_list = self.object_list.filter(pk__in=keys)
+        return page
 
     @cached_property
     def count(self) -> int:
         key = self._count_key()
         if key is None:
             return super().count
-        try:
-            kept = cache.get(key)
-        except Exception:  # the cache is down: a list page still answers, with a count of its own
-            logger.warning("list count cache unavailable; counting", exc_info=True)
-            return super().count
-        if kept is not None:
-            return kept
-        counted = super().count
-        if counted >= LARGE_LIST_ROWS:
-            try:
-                cache.set(key, counted, COUNT_KEPT_SECONDS)
-            except Exception:
-                logger.warning("list count cache unavailable; not kept", exc_info=True)
-        return counted
+
+        def rows_counted() -> int:
+            return super(KeptCountPaginator, self).count
+
+        return kept(key, seconds=COUNT_KEPT_SECONDS, compute=rows_counted,
+                    worth_keeping=lambda counted: counted >= LARGE_LIST_ROWS)
 
     def _count_key(self) -> str | None:
         query = getattr(self.object_list, "query", None)

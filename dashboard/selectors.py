@@ -7,13 +7,11 @@ number of queries whatever the number of rows.
 
 from __future__ import annotations
 
-import logging
 import statistics
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from django.core.cache import cache
 from django.db.models import Case, Count, F, IntegerField, Prefetch, Q, QuerySet, Value, When, Window
 from django.db.models.functions import RowNumber, TruncDate
 from django.urls import reverse
@@ -21,6 +19,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from common.expressions import InSubquery
+from common.kept import kept
 from notifications.models import Escalation, EscalationEvent, EscalationStatus, Notification
 from notifications.selectors import escalations_visible_to
 from patients.models import Patient
@@ -31,8 +30,6 @@ from triage.models import Assessment, Evaluation, Urgency
 from triage.rules import FINDINGS_BY_CODE, get_ruleset
 from triage.rules.catalogue import BOOLEAN, INTEGER, MULTI_CHOICE
 from triage.selectors import assessments_visible_to
-
-logger = logging.getLogger(__name__)
 
 WORKLIST_LIMIT = 100
 ACTIVITY_DAYS = 14
@@ -237,20 +234,8 @@ def activity_last_days_kept(*, user: User, now: datetime) -> Activity:
     could not see it computed. With the cache down, it is computed afresh.
     """
     scope = "all" if user.is_superuser else f"{user.role}:{user.clinic_id}"
-    key = f"dashboard-activity:{scope}:{timezone.localdate(now).isoformat()}"
-    try:
-        kept = cache.get(key)
-    except Exception:  # the cache is down: the home page still shows its figures, computed now
-        logger.warning("dashboard activity cache unavailable; computing", exc_info=True)
-        return activity_last_days(user=user, now=now)
-    if kept is not None:
-        return kept
-    activity = activity_last_days(user=user, now=now)
-    try:
-        cache.set(key, activity, ACTIVITY_KEPT_SECONDS)
-    except Exception:
-        logger.warning("dashboard activity cache unavailable; not kept", exc_info=True)
-    return activity
+    return kept(f"dashboard-activity:{scope}:{timezone.localdate(now).isoformat()}",
+                seconds=ACTIVITY_KEPT_SECONDS, compute=lambda: activity_last_days(user=user, now=now))
 
 
 def activity_last_days(*, user: User, now: datetime, days: int = ACTIVITY_DAYS) -> Activity:

@@ -5,6 +5,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts.models import Role
 from accounts.selectors import clinic_default
+from common import kept
 
 from .factories import PatientFactory, UserFactory
 from .worker import WorkerProcess, purge_broker
@@ -16,6 +17,19 @@ def _nothing_kept_from_another_test():
     cache.clear()
     yield
     cache.clear()
+
+
+class _CacheDown:
+    def get(self, *args, **kwargs):
+        raise ConnectionError("cache unreachable")
+
+    set = get
+
+
+@pytest.fixture
+def cache_down(monkeypatch):
+    """The cache that keeps counts and figures a few seconds (common/kept.py) refuses every call."""
+    monkeypatch.setattr(kept, "cache", _CacheDown())
 
 
 @pytest.fixture
