@@ -1,8 +1,10 @@
 import os
 
 from celery import Celery
-from celery.signals import task_postrun, task_prerun
+from celery.signals import task_postrun, task_prerun, worker_process_init
 from django.db import close_old_connections
+
+from services.runtime import freeze_startup_heap
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "services.settings.local")
 
@@ -23,3 +25,8 @@ app.autodiscover_tasks()
 def _database_connections_around_task(task=None, **kwargs) -> None:
     if task is not None and not getattr(task.request, "is_eager", False):
         close_old_connections()
+
+
+@worker_process_init.connect(weak=False, dispatch_uid="services.freeze_startup_heap")
+def _freeze_startup_heap(**kwargs) -> None:
+    freeze_startup_heap()

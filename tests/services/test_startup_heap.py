@@ -1,0 +1,36 @@
+"""What a serving process loaded at start-up is frozen, out of the garbage collector's full passes."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+# Django, every app and the admin: far more objects than a bare interpreter holds (about 30,000).
+STARTUP_OBJECTS_AT_LEAST = 100_000
+
+
+def frozen_after(code: str) -> int:
+    result = subprocess.run(
+        [sys.executable, "-c", f"import gc; {code}; print(gc.get_freeze_count())"],
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "services.settings.test"}, cwd=ROOT,
+        capture_output=True, text=True, timeout=60, check=True,
+    )
+    return int(result.stdout.split()[-1])
+
+
+def test_nothing_is_frozen_by_merely_importing_django():
+    assert frozen_after("import django; django.setup()") == 0
+
+
+def test_a_web_worker_freezes_django_the_apps_and_the_urlconf_once_loaded():
+    code = "import sys, services.wsgi; assert 'services.urls' in sys.modules and 'triage.api.views' in sys.modules"
+
+    assert frozen_after(code) >= STARTUP_OBJECTS_AT_LEAST
+
+
+def test_each_celery_worker_process_freezes_its_heap_when_it_starts():
+    code = ("import django; django.setup(); from services.celery_app import app; "
+            "from celery.signals import worker_process_init; worker_process_init.send(sender=None)")
+
+    assert frozen_after(code) >= STARTUP_OBJECTS_AT_LEAST
