@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from contextvars import ContextVar
 
-from django.db import models
+from django.db import connections, models, router
 from django.http import HttpRequest
 
 from common.client_ip import client_ip
@@ -16,6 +16,9 @@ from .models import Action, AuditEvent
 from .registry import patient_id_of
 
 PATH_MAX_LENGTH = AuditEvent._meta.get_field("path").max_length
+# From this many rows an insert goes by COPY on PostgreSQL (see `_insert`); below it, COPY's extra
+# round trip costs more than the Python it saves.
+COPY_FROM_ROWS = 10
 
 _batch: ContextVar[list[AuditEvent] | None] = ContextVar("audit_batch", default=None)
 
@@ -39,7 +42,7 @@ def audit_writes_batched() -> Iterator[None]:
     finally:
         _batch.reset(token)
     if pending:
-        AuditEvent.objects.bulk_create(pending)
+        _insert(pending)
 
 
 def audit_read(
@@ -100,8 +103,32 @@ def _record(*, action: str, actor, written: list[tuple[models.Model, int | None]
     if batch is not None:
         batch.extend(events)
     elif events:
-        AuditEvent.objects.bulk_create(events)
+        _insert(events)
     return events
+
+
+def _insert(events: list[AuditEvent]) -> None:
+    """One statement for all the rows: a page of 50 shown, the 300 cards of the referral board.
+
+    On PostgreSQL a page's rows go by COPY, written by psycopg's compiled
+    code, where a bulk INSERT has Django compile the statement and quote
+    every value in Python: 50 rows 5.9 -> 3.7 ms, the board's 300 rows
+    25.7 -> 16.8 ms (bench/scale's data, A/B in one process). The rows are
+    the same, in the caller's transaction.
+    """
+    connection = connections[router.db_for_write(AuditEvent)]
+    if connection.vendor != "postgresql" or len(events) < COPY_FROM_ROWS:
+        AuditEvent.objects.bulk_create(events)
+        return
+    fields = AuditEvent._meta.concrete_fields
+    columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
+    statement = f"COPY {connection.ops.quote_name(AuditEvent._meta.db_table)} ({columns}) FROM STDIN"
+    with connection.cursor() as cursor:
+        # Logged as Django logs its queries (DEBUG, CaptureQueriesContext), where it logs them.
+        logged = cursor.debug_sql(statement) if connection.queries_logged else nullcontext()
+        with logged, cursor.cursor.copy(statement) as copy:
+            for event in events:
+                copy.write_row([field.get_db_prep_save(getattr(event, field.attname), connection) for field in fields])
 
 
 def _where(request: HttpRequest | None) -> dict:

@@ -1,0 +1,76 @@
+"""A page of rows is recorded by COPY on PostgreSQL: the same events a bulk INSERT writes, in the same transaction."""
+
+import pytest
+from django.db import connection, transaction
+from django.test import RequestFactory
+from django.test.utils import CaptureQueriesContext
+
+from audit.actions import COPY_FROM_ROWS, audit_read
+from audit.models import AuditEvent
+from tests.factories import PatientFactory
+
+pytestmark = pytest.mark.django_db
+
+EVENT_FIELDS = ["id", "at", "action", "source", "actor_id", "actor_username", "object_type", "object_id",
+                "patient_id", "history_id", "ip_address", "path"]
+
+
+def stored(events) -> list[dict]:
+    rows = AuditEvent.objects.filter(pk__in=[event.pk for event in events]).values(*EVENT_FIELDS)
+    return sorted(rows, key=lambda row: row["object_id"])
+
+
+def as_written(events) -> list[dict]:
+    return sorted(({name: getattr(event, name) for name in EVENT_FIELDS} for event in events),
+                  key=lambda row: row["object_id"])
+
+
+def page_request(address: str):
+    return RequestFactory().get("/api/v1/patients/?page=2", REMOTE_ADDR=address)
+
+
+def test_a_page_of_rows_goes_in_by_copy_not_by_insert(staff, clinic):
+    patients = PatientFactory.create_batch(COPY_FROM_ROWS, clinic=clinic)
+
+    with CaptureQueriesContext(connection) as queries:
+        events = audit_read(user=staff, objects=patients, request=page_request("192.0.2.7"))
+
+    statements = [q["sql"] for q in queries.captured_queries]
+    assert [sql for sql in statements if "audit_auditevent" in sql] == [
+        next(sql for sql in statements if sql.startswith('COPY "audit_auditevent"'))
+    ]
+    assert stored(events) == as_written(events)
+    assert {row["ip_address"] for row in stored(events)} == {"192.0.2.7"}
+    assert {row["patient_id"] for row in stored(events)} == {patient.id for patient in patients}
+
+
+def test_every_value_reads_back_as_a_bulk_insert_writes_it(staff, clinic):
+    patients = PatientFactory.create_batch(COPY_FROM_ROWS + 2, clinic=clinic)
+
+    by_copy = audit_read(user=staff, objects=patients, request=page_request("2001:db8::1"))
+    by_insert = audit_read(user=staff, objects=patients[:COPY_FROM_ROWS - 1], request=page_request("2001:db8::1"))
+
+    assert stored(by_copy) == as_written(by_copy)
+    assert stored(by_insert) == as_written(by_insert)
+    assert stored(by_copy)[0]["ip_address"] == stored(by_insert)[0]["ip_address"] == "2001:db8::1"
+
+
+def test_rows_without_a_request_or_a_user_keep_their_nulls(clinic):
+    patients = PatientFactory.create_batch(COPY_FROM_ROWS, clinic=clinic)
+
+    events = audit_read(user=None, objects=patients)
+
+    assert {(row["actor_id"], row["ip_address"], row["path"], row["history_id"]) for row in stored(events)} == {
+        (None, None, "", None)
+    }
+
+
+def test_copied_rows_roll_back_with_the_transaction_that_wrote_them(staff, clinic):
+    patients = PatientFactory.create_batch(COPY_FROM_ROWS, clinic=clinic)
+
+    with pytest.raises(RuntimeError), transaction.atomic():
+        audit_read(user=staff, objects=patients)
+        assert AuditEvent.objects.filter(action="read").count() == COPY_FROM_ROWS
+        raise RuntimeError("rolled back")
+
+    assert not AuditEvent.objects.filter(action="read").exists()
