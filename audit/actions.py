@@ -123,12 +123,16 @@ def _insert(events: list[AuditEvent]) -> None:
     fields = AuditEvent._meta.concrete_fields
     columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
     statement = f"COPY {connection.ops.quote_name(AuditEvent._meta.db_table)} ({columns}) FROM STDIN"
-    with connection.cursor() as cursor:
-        # Logged as Django logs its queries (DEBUG, CaptureQueriesContext), where it logs them.
+    # As Django runs its own statements: refused in a transaction already broken, errors raised as
+    # django.db's, and logged where it logs queries (DEBUG, CaptureQueriesContext).
+    connection.validate_no_broken_transaction()
+    with connection.cursor() as cursor, connection.wrap_database_errors:
         logged = cursor.debug_sql(statement) if connection.queries_logged else nullcontext()
         with logged, cursor.cursor.copy(statement) as copy:
             for event in events:
-                copy.write_row([field.get_db_prep_save(getattr(event, field.attname), connection) for field in fields])
+                copy.write_row([field.get_db_prep_save(field.pre_save(event, True), connection) for field in fields])
+    for event in events:  # stored, as bulk_create leaves them: saving one again is refused
+        event._state.adding, event._state.db = False, connection.alias
 
 
 def _where(request: HttpRequest | None) -> dict:

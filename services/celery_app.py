@@ -1,10 +1,10 @@
 import os
 
 from celery import Celery
-from celery.signals import task_postrun, task_prerun, worker_process_init
+from celery.signals import task_postrun, task_prerun, worker_init, worker_process_init
 from django.db import close_old_connections
 
-from services.runtime import freeze_startup_heap
+from services.runtime import freeze_inherited_heap, freeze_startup_heap
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "services.settings.local")
 
@@ -27,6 +27,13 @@ def _database_connections_around_task(task=None, **kwargs) -> None:
         close_old_connections()
 
 
-@worker_process_init.connect(weak=False, dispatch_uid="services.freeze_startup_heap")
+# The worker's main process freezes what it loaded before it forks the pool; each pool process then
+# freezes what it inherited, without a collection that would unshare the pages.
+@worker_init.connect(weak=False, dispatch_uid="services.freeze_startup_heap")
 def _freeze_startup_heap(**kwargs) -> None:
     freeze_startup_heap()
+
+
+@worker_process_init.connect(weak=False, dispatch_uid="services.freeze_inherited_heap")
+def _freeze_inherited_heap(**kwargs) -> None:
+    freeze_inherited_heap()

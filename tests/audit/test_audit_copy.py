@@ -6,7 +6,7 @@ from django.test import RequestFactory
 from django.test.utils import CaptureQueriesContext
 
 from audit.actions import COPY_FROM_ROWS, audit_read
-from audit.models import AuditEvent
+from audit.models import AuditEvent, AuditTrailImmutable
 from tests.factories import PatientFactory
 
 pytestmark = pytest.mark.django_db
@@ -74,3 +74,23 @@ def test_copied_rows_roll_back_with_the_transaction_that_wrote_them(staff, clini
         raise RuntimeError("rolled back")
 
     assert not AuditEvent.objects.filter(action="read").exists()
+
+
+def test_text_with_tabs_newlines_and_backslashes_is_stored_as_it_was(staff, clinic):
+    staff.username = "ana\\tab\there\nand a newline"
+    patients = PatientFactory.create_batch(COPY_FROM_ROWS, clinic=clinic)
+    request = RequestFactory().get("/api/v1/patients/a\\b%09c/")  # a backslash, and a tab once unquoted
+    assert "\\" in request.path and "\t" in request.path
+
+    events = audit_read(user=staff, objects=patients, request=request)
+
+    assert {(row["actor_username"], row["path"]) for row in stored(events)} == {
+        ("ana\\tab\there\nand a newline", request.path)
+    }
+
+
+def test_a_copied_event_is_stored_and_cannot_be_saved_again(staff, clinic):
+    [event, *_] = audit_read(user=staff, objects=PatientFactory.create_batch(COPY_FROM_ROWS, clinic=clinic))
+
+    with pytest.raises(AuditTrailImmutable):
+        event.save()

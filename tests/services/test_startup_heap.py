@@ -29,8 +29,17 @@ def test_a_web_worker_freezes_django_the_apps_and_the_urlconf_once_loaded():
     assert frozen_after(code) >= STARTUP_OBJECTS_AT_LEAST
 
 
-def test_each_celery_worker_process_freezes_its_heap_when_it_starts():
+def test_the_celery_worker_freezes_its_heap_before_it_forks_its_pool():
     code = ("import django; django.setup(); from services.celery_app import app; "
-            "from celery.signals import worker_process_init; worker_process_init.send(sender=None)")
+            "from celery.signals import worker_init; worker_init.send(sender=None)")
+
+    assert frozen_after(code) >= STARTUP_OBJECTS_AT_LEAST
+
+
+def test_a_pool_process_freezes_what_it_inherited_without_a_collection():
+    code = ("import django; django.setup(); from services.celery_app import app; "
+            "from celery.signals import worker_process_init; collections = []; "
+            "gc.callbacks.append(lambda phase, info: collections.append(info)); "
+            "worker_process_init.send(sender=None); assert collections == [], collections")
 
     assert frozen_after(code) >= STARTUP_OBJECTS_AT_LEAST
