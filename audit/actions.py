@@ -1,4 +1,4 @@
-"""Writes of the audit trail. Only inserts: one row per object, one INSERT per call or per batch."""
+"""Writes of the audit trail. Only inserts: one row per object, one statement per call or per batch."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ _batch: ContextVar[list[AuditEvent] | None] = ContextVar("audit_batch", default=
 
 @contextmanager
 def audit_writes_batched() -> Iterator[None]:
-    """The audit events recorded inside the block go in as one INSERT when it ends.
+    """The audit events recorded inside the block go in as one statement when it ends.
 
     For a transaction that writes many audited objects, on a path where each
     round trip counts: open it inside the transaction, so that the events are

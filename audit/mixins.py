@@ -1,6 +1,6 @@
 """Record reads of patient data: a DRF view mixin and an admin mixin.
 
-Both write one INSERT per request, whatever the number of rows shown.
+Both write one statement per request (INSERT, or COPY for a page of rows), whatever the number of rows shown.
 """
 
 from __future__ import annotations
