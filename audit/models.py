@@ -45,11 +45,13 @@ class AuditEvent(models.Model):
     source = models.CharField(max_length=8, choices=Source.choices)
     # Who: null is the system (a worker, a sweep). No database constraint, so that
     # neither deleting a user nor the append-only trigger can ever block the other;
-    # the username is copied for the same reason.
+    # the username is copied for the same reason. No index of its own: audit_actor_at_idx
+    # leads with it, and every page a user reads writes a row per record shown.
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.DO_NOTHING,
         db_constraint=False,
+        db_index=False,
         null=True,
         blank=True,
         related_name="+",

@@ -12,7 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from .models import BenchProbe
-from .serializers import StrictCharField, StrictSerializer
+from .serializers import ModelSerializer, StrictCharField, StrictSerializer
 
 
 class BenchProbeInputSerializer(StrictSerializer):
@@ -20,7 +20,7 @@ class BenchProbeInputSerializer(StrictSerializer):
     value = serializers.IntegerField(min_value=0, max_value=1_000_000)
 
 
-class BenchProbeOutputSerializer(serializers.ModelSerializer):
+class BenchProbeOutputSerializer(ModelSerializer):
     class Meta:
         model = BenchProbe
         fields = ["id", "name", "value", "created_at"]

@@ -5,10 +5,15 @@ a deploy that adds an index to a million assessments does not hold up the
 intake for the seconds the build takes. Elsewhere (SQLite, for `make run`),
 the plain statements, which that database runs at once. A migration using
 them sets `atomic = False`, as PostgreSQL requires.
+
+And the copy of a row's clinic onto the rows that hang off it (`clinic_copier`):
+once in bulk while the table stays open, then the rest under a lock in the
+transaction that makes the column required.
 """
 
 from django.contrib.postgres.operations import AddIndexConcurrently, RemoveIndexConcurrently
 from django.db.migrations.operations import AddIndex, RemoveIndex
+from django.db.models import OuterRef, Subquery
 
 
 class _ConcurrentlyWherePossible:
@@ -33,3 +38,23 @@ class AddIndexWithoutLocking(_ConcurrentlyWherePossible, AddIndexConcurrently):
 
 class RemoveIndexWithoutLocking(_ConcurrentlyWherePossible, RemoveIndexConcurrently):
     concurrent, plain = RemoveIndexConcurrently, RemoveIndex
+
+
+def clinic_copier(model: str, *, via: str, source: str, lock: bool = False):
+    """A RunPython function filling the empty `clinic` of `model` ("app.Model") from `source`'s row that `via` names.
+
+    `lock`: on PostgreSQL, first hold the table against writes until the migration's transaction ends,
+    so that a row an older release inserts meanwhile, with no clinic, cannot slip in before the column
+    is made required. Reads go on.
+    """
+
+    def copy(apps, schema_editor) -> None:
+        rows, sources = apps.get_model(model), apps.get_model(source)
+        if lock and schema_editor.connection.vendor == "postgresql":
+            table = schema_editor.quote_name(rows._meta.db_table)
+            schema_editor.execute(f"LOCK TABLE {table} IN SHARE ROW EXCLUSIVE MODE")
+        rows.objects.filter(clinic__isnull=True).update(
+            clinic_id=Subquery(sources.objects.filter(pk=OuterRef(via)).values("clinic_id")[:1])
+        )
+
+    return copy

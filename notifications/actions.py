@@ -124,7 +124,8 @@ def _escalation_create(*, assessment: Assessment, now: datetime, **state) -> tup
         try:
             with transaction.atomic():
                 escalation = Escalation.objects.create(
-                    assessment=assessment, opened_at=now, case_code=_new_case_code(), **state
+                    assessment=assessment, clinic_id=assessment.clinic_id, opened_at=now, case_code=_new_case_code(),
+                    **state,
                 )
                 return escalation, True
         except IntegrityError:  # this assessment's escalation exists already, or the case code is taken
@@ -219,7 +220,7 @@ def _page(*, escalation: Escalation, contacts: list[OnCallContact], tier: int, n
 
 def _staff_alert_recipients(*, escalation: Escalation) -> list[str]:
     staff = User.objects.filter(
-        role=Role.STAFF, clinic_id=escalation.assessment.patient.clinic_id, is_active=True
+        role=Role.STAFF, clinic_id=escalation.clinic_id, is_active=True
     ).exclude(email="").order_by("pk").values_list("email", flat=True)
     recipients: dict[str, str] = {}
     for address in [*staff, *settings.ESCALATION_ALERT_EMAILS]:

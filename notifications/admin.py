@@ -57,7 +57,7 @@ class EscalationAdmin(AuditedAdminMixin, ScopedAdminMixin, PlainActionCheckboxMi
     search_fields = ["case_code", "=assessment__id"]
     date_hierarchy = "opened_at"
     show_full_result_count = False  # a filtered page counts its rows once, not the whole table again
-    readonly_fields = ["assessment", "status", "tier", "case_code", "opened_at", "next_tier_due_at",
+    readonly_fields = ["assessment", "clinic", "status", "tier", "case_code", "opened_at", "next_tier_due_at",
                        "acknowledged_at", "acknowledged_by", "acknowledged_by_contact", "acknowledged_via",
                        "exhausted_at", "created_at", "updated_at"]
     inlines = [NotificationInline, EscalationEventInline]

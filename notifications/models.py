@@ -2,6 +2,7 @@ from django.conf import settings
 from django.db import models
 from phonenumber_field.modelfields import PhoneNumberField
 
+from accounts.models import Clinic
 from common.history import HistoricalRecords
 from common.models import BaseModel
 from patients.models import Language
@@ -35,6 +36,8 @@ class Escalation(BaseModel):
     """An emergency triage that someone must own. The clock lives here, not in a countdown."""
 
     assessment = models.OneToOneField(Assessment, on_delete=models.PROTECT, related_name="escalation")
+    # The assessment's clinic, copied when the escalation opens: a clinic's list is scoped by this column.
+    clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="+", db_index=False)
     status = models.CharField(max_length=16, choices=EscalationStatus.choices, default=EscalationStatus.OPEN)
     tier = models.PositiveSmallIntegerField(default=0, help_text="The highest tier paged so far.")
     opened_at = models.DateTimeField()
@@ -63,10 +66,11 @@ class Escalation(BaseModel):
             )
         ]
         indexes = [
-            models.Index(fields=["-opened_at"], name="escalation_opened_at_idx"),  # the list's order
+            # The list's order, with the clinic and the id: a clinic's page and a deep page's keys read it alone.
+            models.Index(fields=["-opened_at"], include=["clinic", "id"], name="escalation_order_idx"),
             # The dashboard's median time to acknowledge, over the last days' acknowledgements.
             models.Index(fields=["acknowledged_at"], name="escalation_acknowledged_at_idx"),
-            models.Index(fields=["status", "-opened_at"]),
+            models.Index(fields=["status", "-opened_at"], include=["clinic"], name="escalation_by_status_idx"),
             models.Index(
                 fields=["next_tier_due_at"], name="escalation_due_idx", condition=models.Q(status="open")
             ),

@@ -76,7 +76,8 @@ def referrals_propose(
     )
     created = Referral.objects.bulk_create([
         Referral(
-            assessment=assessment, patient_id=assessment.patient_id, specialty=specialty, priority=priority,
+            assessment=assessment, patient_id=assessment.patient_id, clinic_id=assessment.clinic_id,
+            specialty=specialty, priority=priority,
             status=S.PROPOSED, clock_started_at=now, due_by=acceptance_due_by(priority=priority, start=now),
         )
         for specialty in referral_targets(recommended_specialties)
@@ -286,7 +287,8 @@ def referral_resend(*, referral: Referral, partner: Partner | str, by: User | No
             raise Conflict("This declined referral was already re-sent or taken off the worklist.", field="status")
         now = timezone.now()
         fresh = Referral.objects.create(
-            assessment_id=original.assessment_id, patient_id=original.patient_id, specialty=original.specialty,
+            assessment_id=original.assessment_id, patient_id=original.patient_id, clinic_id=original.clinic_id,
+            specialty=original.specialty,
             priority=original.priority, status=S.PROPOSED, clock_started_at=original.clock_started_at,
             due_by=acceptance_due_by(priority=original.priority, start=original.clock_started_at),
             resent_from=original,
@@ -426,8 +428,8 @@ def referrals_notify_overdue(*, now: datetime, limit: int = 500) -> int:
         )
         Referral.objects.filter(pk__in=claimed).update(overdue_notified_at=now)
     by_clinic: dict[object, list[Referral]] = defaultdict(list)
-    for referral in Referral.objects.filter(pk__in=claimed).select_related("partner", "patient").order_by("due_by"):
-        by_clinic[referral.patient.clinic_id].append(referral)
+    for referral in Referral.objects.filter(pk__in=claimed).select_related("partner").order_by("due_by"):
+        by_clinic[referral.clinic_id].append(referral)
     told = 0
     for clinic_id, referrals in by_clinic.items():
         recipients = _overdue_recipients(clinic_id)

@@ -2,6 +2,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from accounts.models import Clinic
 from common.history import HistoricalRecords
 from common.models import BaseModel
 from patients.models import Patient
@@ -78,6 +79,8 @@ class Partner(BaseModel):
 class Referral(BaseModel):
     assessment = models.ForeignKey(Assessment, on_delete=models.PROTECT, related_name="referrals")
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="referrals")
+    # The patient's clinic, copied from the assessment: a clinic's lists are scoped by this column.
+    clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="+", db_index=False)
     specialty = models.CharField(max_length=32, choices=Specialty.choices)
     priority = models.CharField(max_length=16, choices=Urgency.choices)
     status = models.CharField(max_length=16, choices=ReferralStatus.choices, default=ReferralStatus.PROPOSED)
@@ -107,14 +110,18 @@ class Referral(BaseModel):
     class Meta:
         ordering = ["-created_at"]
         indexes = [
-            # With the patient: a clinic's filtered count reads the index alone (the scope is its patients).
-            models.Index(fields=["status", "-created_at"], include=["patient"], name="referral_status_idx"),
-            models.Index(fields=["specialty", "-created_at"], include=["patient"], name="referral_specialty_idx"),
-            models.Index(fields=["priority", "-created_at"], include=["patient"], name="referral_priority_idx"),
+            # The list's order, newest first, with the clinic and the id: a clinic's page, and the keys of a
+            # deep page (common/pagination.py), read the index alone.
+            models.Index(fields=["-created_at"], include=["clinic", "id"], name="referral_order_idx"),
+            # With the clinic: a clinic's filtered count reads the index alone.
+            models.Index(fields=["status", "-created_at"], include=["clinic"], name="referral_by_status_idx"),
+            models.Index(fields=["specialty", "-created_at"], include=["clinic"], name="referral_by_specialty_idx"),
+            models.Index(fields=["priority", "-created_at"], include=["clinic"], name="referral_by_priority_idx"),
             models.Index(fields=["patient", "-created_at"]),
-            # The overdue sweep and ?overdue=true: a range on due_by over open referrals only,
-            # so their cost follows the number of overdue referrals, not all referrals.
-            models.Index(fields=["due_by"], name="referral_open_due_by_idx", condition=Q(status__in=OPEN_STATUSES)),
+            # The overdue sweep and ?overdue=true: a range on due_by over open referrals only, so their cost
+            # follows the number of overdue referrals, not all referrals; a clinic's count reads the index alone.
+            models.Index(fields=["due_by"], include=["clinic"], name="referral_open_due_idx",
+                         condition=Q(status__in=OPEN_STATUSES)),
             models.Index(fields=["-updated_at"], name="referral_needs_resend_idx", condition=Q(needs_resend=True)),
         ]
 

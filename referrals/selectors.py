@@ -20,8 +20,11 @@ def referrals_visible_to(*, user: User) -> QuerySet[Referral]:
         return referrals
     if user.role == Role.PARTNER:
         return referrals.filter(partner__accounts=user)
-    if user.role in (Role.PATIENT, Role.CLINICIAN, Role.STAFF):
+    if user.role == Role.PATIENT:
         return referrals.filter(patient__in=patients_visible_to(user=user))
+    if user.is_clinical and user.clinic_id:
+        # The clinic copied from the patient when the referral was proposed: one indexed column, no join.
+        return referrals.filter(clinic_id=user.clinic_id)
     return referrals.none()
 
 
@@ -38,7 +41,7 @@ def referrals_for_api(*, user: User) -> QuerySet[Referral]:
 
 
 def overdue_q(*, now: datetime) -> Q:
-    """Open and past its deadline: the predicate the partial index `referral_open_due_by_idx` serves."""
+    """Open and past its deadline: the predicate the partial index `referral_open_due_idx` serves."""
     return Q(status__in=OPEN_STATUSES, due_by__lt=now)
 
 
@@ -61,7 +64,7 @@ def referrals_overdue_unnotified(*, now: datetime) -> QuerySet[Referral]:
 def referrals_needing_attention(queryset: QuerySet[Referral], *, now: datetime) -> QuerySet[Referral]:
     """Staff's worklist: declined and not re-sent, overdue, or with a partner event kept for review.
 
-    Each of the three is an index condition (`referral_needs_resend_idx`, `referral_open_due_by_idx`, and
+    Each of the three is an index condition (`referral_needs_resend_idx`, `referral_open_due_idx`, and
     the primary key for the referrals with a kept event: `common.expressions.InSubquery`), so PostgreSQL ORs
     three small bitmap scans; an EXISTS per referral would read every referral instead.
     """

@@ -37,8 +37,8 @@ def assessment_submit(*, submitted_by: User, patient: Patient, answers: object) 
         raise AnswersInvalid(errors)
     with transaction.atomic():
         assessment = Assessment.objects.create(
-            patient=patient, submitted_by=submitted_by, submitted_at=timezone.now(), answers=answers,
-            last_enqueued_at=timezone.now(), enqueue_attempts=1,
+            patient=patient, clinic_id=patient.clinic_id, submitted_by=submitted_by, submitted_at=timezone.now(),
+            answers=answers, last_enqueued_at=timezone.now(), enqueue_attempts=1,
         )
         transaction.on_commit(lambda: enqueue_triage(assessment_id=assessment.id))
     return assessment

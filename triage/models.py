@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.db import models
 
+from accounts.models import Clinic
 from common.history import HistoricalRecords
 from common.models import BaseModel
 from patients.models import Patient
@@ -21,6 +22,9 @@ class Assessment(BaseModel):
     """One submission of answers about one patient's foot drop."""
 
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="assessments")
+    # The patient's clinic, copied when the assessment is stored (a patient never changes clinic): a clinic's
+    # lists are scoped by this column, read from their indexes, instead of by a join to every patient it has.
+    clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="+", db_index=False)
     submitted_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     submitted_at = models.DateTimeField()
     answers = models.JSONField()
@@ -38,17 +42,16 @@ class Assessment(BaseModel):
     class Meta:
         ordering = ["-submitted_at"]
         indexes = [
-            # The list's order, newest first: a page is the first rows of this index, the scope and the
-            # filters checked on the way (and MIN/MAX for the admin's date hierarchy). With the patient, the
+            # The list's order, newest first: a page is the first rows of this index, the clinic and the
+            # filters checked on the way (and MIN/MAX for the admin's date hierarchy). With the clinic, the
             # urgency and the id: the dashboard's counts per day of a clinic's last two weeks, and the keys
             # of a deep page (common/pagination.py), read the index alone.
-            models.Index(fields=["-submitted_at"], include=["patient", "urgency", "id"],
-                         name="assessment_list_order_idx"),
-            # With the id: a clinic's escalations join their assessments from this index, not the table.
+            models.Index(fields=["-submitted_at"], include=["clinic", "urgency", "id"], name="assessment_order_idx"),
+            # A patient's assessments (their own list, ?patient=), newest first.
             models.Index(fields=["patient", "-submitted_at"], include=["id"], name="assessment_patient_idx"),
-            # With the patient: a clinic's filtered count reads the index alone (the scope is its patients).
-            models.Index(fields=["urgency", "-submitted_at"], include=["patient"], name="assessment_urgency_idx"),
-            models.Index(fields=["status", "-submitted_at"], include=["patient"], name="assessment_status_idx"),
+            # With the clinic: a clinic's filtered count reads the index alone.
+            models.Index(fields=["urgency", "-submitted_at"], include=["clinic"], name="assessment_by_urgency_idx"),
+            models.Index(fields=["status", "-submitted_at"], include=["clinic"], name="assessment_by_status_idx"),
             models.Index(
                 fields=["submitted_at"], name="assessment_pending_idx", condition=models.Q(status="pending")
             ),

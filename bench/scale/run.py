@@ -152,7 +152,7 @@ def pages_for(visitor: Visitor) -> list[Page]:
     from triage.models import Assessment
 
     # The clinic's patient with the most assessments: the longest history a patient filter has to page through.
-    patient = (Assessment.objects.filter(patient__clinic_id=visitor.user.clinic_id).values("patient_id")
+    patient = (Assessment.objects.filter(clinic_id=visitor.user.clinic_id).values("patient_id")
                .annotate(n=Count("id")).order_by("-n").values_list("patient_id", flat=True)[0])
     api = [
         ("/api/v1/assessments/", "triage_assessment"),

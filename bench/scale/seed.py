@@ -454,13 +454,17 @@ class Seeder:
     def triaged_at(self, n: int) -> float:
         return self.a.at[n] + 0.4 + (n % 7) * 0.1
 
+    def clinic(self, n: int) -> str:
+        """The clinic of assessment n's patient, copied onto it, its referrals and its escalation."""
+        return self.people.clinic_ids[self.patient_clinic[self.a.patient[n]]]
+
     def submitter(self, n: int) -> int:
         clinicians = self.people.clinicians[self.patient_clinic[self.a.patient[n]]]
         return clinicians[n % len(clinicians)]
 
     ASSESSMENT_COLUMNS = ("id", "created_at", "updated_at", "submitted_at", "answers", "status", "triaged_at",
                           "urgency", "enqueue_attempts", "last_enqueued_at", "patient_id", "submitted_by_id",
-                          "current_evaluation_id")
+                          "current_evaluation_id", "clinic_id")
 
     def assessments(self, first: int, stop: int) -> Iterator[str]:
         a, ts, pool = self.a, self.ts, self.pool
@@ -470,13 +474,13 @@ class Seeder:
             patient = self.patient_ids[a.patient[n]]
             if a.triage[n] < 0:
                 yield (f"{assessment_id}\t{submitted}\t{submitted}\t{submitted}\t{fallback}\tpending\t{NULL}\t\t1\t"
-                       f"{submitted}\t{patient}\t{self.submitter(n)}\t{NULL}\n")
+                       f"{submitted}\t{patient}\t{self.submitter(n)}\t{NULL}\t{self.clinic(n)}\n")
                 continue
             triaged = ts(self.triaged_at(n))
             answers = pool[a.urgency[n]][a.triage[n]].answers
             yield (f"{assessment_id}\t{submitted}\t{triaged}\t{submitted}\t{answers}\ttriaged\t{triaged}\t"
                    f"{self.effective_urgency(n)}\t1\t{submitted}\t{patient}\t{self.submitter(n)}\t"
-                   f"{a.evaluation_ids[n]}\n")
+                   f"{a.evaluation_ids[n]}\t{self.clinic(n)}\n")
 
     EVALUATION_COLUMNS = ("id", "created_at", "updated_at", "ruleset_version", "evaluated_at", "urgency", "red_flags",
                           "likely_origin", "recommended_specialties", "recommended_tests", "rules_fired", "advice",
@@ -508,7 +512,7 @@ class Seeder:
 
     ESCALATION_COLUMNS = ("id", "created_at", "updated_at", "status", "tier", "opened_at", "next_tier_due_at",
                           "acknowledged_at", "acknowledged_via", "case_code", "acknowledged_by_id", "assessment_id",
-                          "acknowledged_by_contact_id", "exhausted_at")
+                          "acknowledged_by_contact_id", "exhausted_at", "clinic_id")
     NOTIFICATION_COLUMNS = ("id", "created_at", "updated_at", "kind", "tier", "channel", "recipient", "language",
                             "subject", "body", "status", "attempts", "queued_at", "next_attempt_at", "claimed_at",
                             "sent_at", "delivered_at", "failed_at", "provider_id", "provider_status", "last_error",
@@ -553,7 +557,7 @@ class Seeder:
             updated = acknowledged_at or exhausted_at or opened + (tier - 1) * 300
             yield (f"{escalation_id}\t{ts(opened)}\t{ts(updated)}\t{status}\t{tier}\t{ts(opened)}\t{ts(next_due)}\t"
                    f"{ts(acknowledged_at)}\t{via}\t{code}\t{by or NULL}\t{self.a.ids[n]}\t{contact or NULL}\t"
-                   f"{ts(exhausted_at)}\n")
+                   f"{ts(exhausted_at)}\t{self.clinic(n)}\n")
 
     def notification_rows(self) -> Iterator[str]:
         ts, uuid, rng = self.ts, self.uuid, self.rng
@@ -589,7 +593,8 @@ class Seeder:
     REFERRAL_COLUMNS = ("id", "created_at", "updated_at", "specialty", "priority", "status", "due_by",
                         "appointment_at", "assessment_id", "partner_id", "patient_id", "cancel_reason",
                         "clock_started_at", "decline_reason", "decline_reason_code", "needs_resend", "outcome",
-                        "overdue_notified_at", "overdue_since", "partner_reference", "resent_from_id", "sent_at")
+                        "overdue_notified_at", "overdue_since", "partner_reference", "resent_from_id", "sent_at",
+                        "clinic_id")
     REFERRAL_EVENT_COLUMNS = ("id", "created_at", "updated_at", "from_status", "to_status", "at", "source", "note",
                               "by_id", "referral_id", "webhook_event_id")
 
@@ -658,7 +663,8 @@ class Seeder:
                    f"{CANCEL_REASON if status == 'cancelled' else ''}\t{ts(created)}\t"
                    f"{'No capacity this month.' if declined else ''}\t{'no_capacity' if declined else ''}\t{resend}\t"
                    f"{'Seen; a plan was agreed.' if status == 'completed' else ''}\t{marked}\t{marked}\t"
-                   f"{f'PR-{int(roll * 10**6):06d}' if 'accepted' in at else ''}\t{NULL}\t{ts(sent)}\n")
+                   f"{f'PR-{int(roll * 10**6):06d}' if 'accepted' in at else ''}\t{NULL}\t{ts(sent)}\t"
+                   f"{self.clinic(n)}\n")
 
     def referral_event_rows(self) -> Iterator[str]:
         ts, uuid = self.ts, self.uuid

@@ -1,7 +1,7 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from common.serializers import StrictCharField, StrictEmailField, StrictSerializer
+from common.serializers import ModelSerializer, StrictCharField, StrictEmailField, StrictSerializer
 from patients.api.serializers import E164PhoneField
 from patients.models import Language
 
@@ -33,7 +33,7 @@ class OnCallContactInputSerializer(StrictSerializer):
     language = serializers.ChoiceField(choices=Language.choices, default=Language.ENGLISH)
 
 
-class OnCallContactOutputSerializer(serializers.ModelSerializer):
+class OnCallContactOutputSerializer(ModelSerializer):
     phone = serializers.CharField(source="phone.as_e164", read_only=True)
 
     class Meta:
@@ -42,7 +42,7 @@ class OnCallContactOutputSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class NotificationOutputSerializer(serializers.ModelSerializer):
+class NotificationOutputSerializer(ModelSerializer):
     class Meta:
         model = Notification
         fields = [
@@ -58,7 +58,7 @@ class AcknowledgerSerializer(serializers.Serializer):
     name = serializers.CharField()
 
 
-class EscalationOutputSerializer(serializers.ModelSerializer):
+class EscalationOutputSerializer(ModelSerializer):
     assessment = serializers.UUIDField(source="assessment_id", read_only=True)
     acknowledged_by = serializers.SerializerMethodField()
     notifications = NotificationOutputSerializer(many=True, read_only=True)

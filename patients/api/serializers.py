@@ -1,7 +1,7 @@
 from phonenumber_field.serializerfields import PhoneNumberField
 from rest_framework import serializers
 
-from common.serializers import StrictCharField, StrictEmailField, StrictSerializer
+from common.serializers import ModelSerializer, StrictCharField, StrictEmailField, StrictSerializer
 
 from ..models import Language, Patient
 
@@ -31,7 +31,7 @@ class RegisterInputSerializer(PatientInputSerializer):
     external_id = None
 
 
-class PatientOutputSerializer(serializers.ModelSerializer):
+class PatientOutputSerializer(ModelSerializer):
     phone = serializers.CharField(source="phone.as_e164", read_only=True)
     clinic = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     username = serializers.CharField(source="user.username", read_only=True, allow_null=True, default=None)

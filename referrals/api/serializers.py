@@ -5,7 +5,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from common.serializers import StrictCharField, StrictSerializer
+from common.serializers import DateTimeField, ModelSerializer, StrictCharField, StrictSerializer
 
 from ..models import Partner, PartnerWebhookEvent, Referral, ReferralEvent, Specialty
 from ..state import OPEN_STATUSES
@@ -24,7 +24,7 @@ class StrictBooleanField(serializers.BooleanField):
 
 # --------------------------------------------------------------------------- referrals
 
-class ReferralEventSerializer(serializers.ModelSerializer):
+class ReferralEventSerializer(ModelSerializer):
     status = serializers.CharField(source="to_status")
     by = serializers.SerializerMethodField(help_text="Username, or partner:<slug> for a partner's webhook.")
 
@@ -41,7 +41,7 @@ class ReferralEventSerializer(serializers.ModelSerializer):
         return None
 
 
-class ReferralOutputSerializer(serializers.ModelSerializer):
+class ReferralOutputSerializer(ModelSerializer):
     assessment = serializers.UUIDField(source="assessment_id")
     patient = serializers.UUIDField(source="patient_id")
     partner = serializers.SlugRelatedField(slug_field="slug", read_only=True)
@@ -103,7 +103,7 @@ class PartnerUpdateSerializer(PartnerInputSerializer):
         super().__init__(*args, partial=True, **kwargs)
 
 
-class PartnerOutputSerializer(serializers.ModelSerializer):
+class PartnerOutputSerializer(ModelSerializer):
     specialties = serializers.ListField(child=serializers.CharField())
 
     class Meta:
@@ -125,7 +125,7 @@ class PartnerCreatedSerializer(PartnerOutputSerializer):
 
 class PartnerSecretSerializer(serializers.Serializer):
     webhook_secret = serializers.CharField(help_text="The new secret, shown only in this response.")
-    previous_secret_valid_until = serializers.DateTimeField(help_text="The old secret verifies until then.")
+    previous_secret_valid_until = DateTimeField(help_text="The old secret verifies until then.")
 
 
 # --------------------------------------------------------------------------- partner webhooks
@@ -151,7 +151,7 @@ class WebhookReceiptSerializer(serializers.Serializer):
     referral_status = serializers.CharField(allow_null=True)
 
 
-class PartnerWebhookEventSerializer(serializers.ModelSerializer):
+class PartnerWebhookEventSerializer(ModelSerializer):
     partner = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     referral = serializers.UUIDField(source="referral_id", allow_null=True)
     reviewed_by = serializers.CharField(source="reviewed_by.username", default=None)

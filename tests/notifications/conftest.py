@@ -297,6 +297,7 @@ def emergency_assessment(patient, submitted_by):
     from triage.models import Assessment
 
     return Assessment.objects.create(
-        patient=patient, submitted_by=submitted_by, submitted_at=timezone.now(), answers=EMERGENCY,
+        patient=patient, clinic=patient.clinic, submitted_by=submitted_by, submitted_at=timezone.now(),
+        answers=EMERGENCY,
         status="triaged", urgency="emergency", triaged_at=timezone.now(),
     )

@@ -273,6 +273,17 @@ def test_staff_acknowledge_in_the_admin_by_button_or_action(superuser, escalatio
     assert "Acknowledge: I own this case" not in client.get(page).content.decode()
 
 
+def test_the_escalation_form_in_the_admin_changes_nothing_by_hand(superuser, escalation, client):
+    client.force_login(superuser)
+    page = f"/admin/notifications/escalation/{escalation.pk}/change/"
+
+    shown = client.get(page)
+
+    form = shown.context["adminform"].form
+    assert list(form.fields) == [], "every field of an escalation is read-only; it moves by acknowledgement"
+    assert 'name="clinic"' not in shown.content.decode()
+
+
 def test_the_admin_action_acknowledges_the_selected_escalations(superuser, escalation, client):
     client.force_login(superuser)
 

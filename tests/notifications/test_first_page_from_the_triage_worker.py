@@ -35,7 +35,7 @@ def enqueued(monkeypatch):
 @pytest.fixture
 def pending_emergency(patient, staff):
     return Assessment.objects.create(
-        patient=patient, submitted_by=staff, submitted_at=timezone.now(), answers=EMERGENCY,
+        patient=patient, clinic=patient.clinic, submitted_by=staff, submitted_at=timezone.now(), answers=EMERGENCY,
         last_enqueued_at=timezone.now(), enqueue_attempts=1,
     )
 

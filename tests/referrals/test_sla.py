@@ -170,7 +170,7 @@ def test_a_changed_priority_restarts_the_clock_of_a_proposed_referral(make_refer
 
 def test_the_sweep_reads_a_partial_index_on_due_by_over_open_referrals():
     with connection.cursor() as cursor:
-        cursor.execute("SELECT indexdef FROM pg_indexes WHERE indexname = 'referral_open_due_by_idx'")
+        cursor.execute("SELECT indexdef FROM pg_indexes WHERE indexname = 'referral_open_due_idx'")
         (definition,) = cursor.fetchone()
     assert "(due_by)" in definition and "WHERE" in definition
     for status in ("proposed", "sent", "accepted", "scheduled", "no_show"):
@@ -184,7 +184,7 @@ def test_the_sweep_reads_a_partial_index_on_due_by_over_open_referrals():
         cursor.execute(f"EXPLAIN {sql}", params)
         plan = "\n".join(row[0] for row in cursor.fetchall())
 
-    assert "referral_open_due_by_idx" in plan, plan
+    assert "referral_open_due_idx" in plan, plan
     assert "due_by <" in plan
 
 

@@ -45,7 +45,8 @@ def test_a_pending_assessment_whose_task_was_lost_is_triaged_by_the_sweep(celery
 
     long_ago = timezone.now() - timezone.timedelta(minutes=5)
     lost = Assessment.objects.create(
-        patient=patient, submitted_by=staff, submitted_at=long_ago, last_enqueued_at=long_ago, answers=URGENT
+        patient=patient, clinic=patient.clinic, submitted_by=staff, submitted_at=long_ago, last_enqueued_at=long_ago,
+        answers=URGENT,
     )
 
     assert assessments_requeue_pending(older_than_seconds=30) == 1

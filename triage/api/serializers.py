@@ -1,7 +1,7 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from common.serializers import StrictCharField, StrictSerializer
+from common.serializers import DateTimeField, ModelSerializer, StrictCharField, StrictSerializer
 
 from ..models import Assessment, Evaluation, Urgency
 
@@ -41,10 +41,10 @@ class OverrideSerializer(serializers.Serializer):
     urgency = serializers.CharField(source="override_urgency")
     reason = serializers.CharField(source="override_reason")
     by = serializers.CharField(source="overridden_by.username", default=None)
-    at = serializers.DateTimeField(source="overridden_at")
+    at = DateTimeField(source="overridden_at")
 
 
-class EvaluationSerializer(serializers.ModelSerializer):
+class EvaluationSerializer(ModelSerializer):
     red_flags = serializers.ListField(child=serializers.CharField())
     likely_origin = serializers.ListField(child=serializers.CharField())
     recommended_specialties = serializers.ListField(child=serializers.CharField())
@@ -65,7 +65,7 @@ class EvaluationSerializer(serializers.ModelSerializer):
         return OverrideSerializer(evaluation).data if evaluation.override_urgency else None
 
 
-class EvaluationSummarySerializer(serializers.ModelSerializer):
+class EvaluationSummarySerializer(ModelSerializer):
     class Meta:
         model = Evaluation
         fields = ["id", "ruleset_version", "urgency", "effective_urgency", "evaluated_at"]
@@ -75,8 +75,8 @@ class EscalationSummarySerializer(serializers.Serializer):
     id = serializers.UUIDField()
     status = serializers.CharField()
     tier = serializers.IntegerField()
-    opened_at = serializers.DateTimeField()
-    acknowledged_at = serializers.DateTimeField(allow_null=True)
+    opened_at = DateTimeField()
+    acknowledged_at = DateTimeField(allow_null=True)
 
 
 class ReferralSummarySerializer(serializers.Serializer):
@@ -85,13 +85,14 @@ class ReferralSummarySerializer(serializers.Serializer):
     priority = serializers.CharField()
     status = serializers.CharField()
     partner = serializers.CharField(source="partner.slug", allow_null=True, help_text="The partner's slug, once sent.")
-    due_by = serializers.DateTimeField(allow_null=True)
+    due_by = DateTimeField(allow_null=True)
 
 
-class AssessmentOutputSerializer(serializers.ModelSerializer):
+class AssessmentOutputSerializer(ModelSerializer):
     patient = serializers.UUIDField(source="patient_id")
     triage = EvaluationSerializer(source="current_evaluation", allow_null=True)
-    escalation = serializers.SerializerMethodField()
+    # The assessment's escalation, or null: a nested serializer, not a method building one for each row.
+    escalation = EscalationSummarySerializer(read_only=True, allow_null=True)
     referrals = ReferralSummarySerializer(many=True, source="referrals_in_order")
     evaluations = EvaluationSummarySerializer(many=True, source="evaluations_in_order")
 
@@ -101,11 +102,6 @@ class AssessmentOutputSerializer(serializers.ModelSerializer):
             "id", "patient", "status", "urgency", "submitted_at", "triaged_at", "answers", "triage",
             "escalation", "referrals", "evaluations",
         ]
-
-    @extend_schema_field(EscalationSummarySerializer(allow_null=True))
-    def get_escalation(self, assessment):
-        escalation = getattr(assessment, "escalation", None)
-        return EscalationSummarySerializer(escalation).data if escalation is not None else None
 
 
 class OverridesByRuleSerializer(serializers.Serializer):

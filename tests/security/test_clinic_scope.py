@@ -1,0 +1,59 @@
+"""A clinic's lists are scoped by the clinic each row carries, copied from the patient when the row is written."""
+
+import pytest
+
+from accounts.models import Role
+from notifications.models import OnCallContact
+from notifications.selectors import escalations_visible_to
+from referrals.selectors import referrals_visible_to
+from tests.factories import EMERGENCY, ClinicFactory, PatientFactory, UserFactory
+from triage.actions import assessment_submit, assessment_triage
+from triage.selectors import assessments_visible_to
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def on_call():
+    return OnCallContact.objects.create(name="Dr On Call", phone="+34660000001", email="oncall@example.org", tier=1)
+
+
+def triaged_emergency(*, clinic):
+    patient = PatientFactory(clinic=clinic)
+    submitter = UserFactory(role=Role.CLINICIAN, clinic=clinic)
+    assessment = assessment_submit(submitted_by=submitter, patient=patient, answers=EMERGENCY)
+    assessment_triage(assessment_id=assessment.id)
+    assessment.refresh_from_db()
+    return assessment
+
+
+def test_an_assessment_its_referrals_and_its_escalation_carry_the_patients_clinic(on_call):
+    clinic = ClinicFactory()
+
+    assessment = triaged_emergency(clinic=clinic)
+
+    assert assessment.clinic_id == clinic.id
+    assert {referral.clinic_id for referral in assessment.referrals.all()} == {clinic.id}
+    assert assessment.escalation.clinic_id == clinic.id
+
+
+def test_staff_see_the_rows_of_their_clinic_and_none_of_another(on_call):
+    ours, theirs = ClinicFactory(), ClinicFactory()
+    mine, other = triaged_emergency(clinic=ours), triaged_emergency(clinic=theirs)
+    staff = UserFactory(role=Role.STAFF, clinic=ours)
+
+    assert list(assessments_visible_to(user=staff)) == [mine]
+    assert set(referrals_visible_to(user=staff)) == set(mine.referrals.all())
+    assert list(escalations_visible_to(user=staff)) == [mine.escalation]
+    assert not referrals_visible_to(user=staff).filter(assessment=other).exists()
+
+
+@pytest.mark.parametrize("visible_to", [assessments_visible_to, referrals_visible_to, escalations_visible_to])
+@pytest.mark.parametrize("role", [Role.STAFF, Role.CLINICIAN])
+def test_a_clinics_scope_reads_one_column_and_joins_no_patient(visible_to, role, clinic):
+    user = UserFactory(role=role, clinic=clinic)
+
+    sql = str(visible_to(user=user).query)
+
+    assert f'."clinic_id" = {clinic.id.hex}' in sql.replace("-", "")
+    assert "patients_patient" not in sql and "triage_assessment\" ON" not in sql
