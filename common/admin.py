@@ -65,9 +65,8 @@ class IndexedDateHierarchyMixin:
 
     With no date picked, Django's `date_hierarchy` tag reads MIN and MAX of
     the field, then the distinct years (or, in a year, months) that hold rows.
-    On a scope that is a semi-join (a clinic's patients' rows), PostgreSQL
-    computes both over every row in scope (a million assessments: half a
-    second each). Here MIN and MAX are the first row each way along the
+    On a scoped queryset PostgreSQL computes both over every row in scope (a
+    clinic's million assessments: half a second each). Here MIN and MAX are the first row each way along the
     field's index, and the years (months) that hold rows are the first row in
     each one's range: each read one query of `LIMIT 1` subqueries, as before
     two queries in all, whatever the number of rows.

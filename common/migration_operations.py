@@ -6,13 +6,15 @@ intake for the seconds the build takes. Elsewhere (SQLite, for `make run`),
 the plain statements, which that database runs at once. A migration using
 them sets `atomic = False`, as PostgreSQL requires.
 
-And the copy of a row's clinic onto the rows that hang off it (`clinic_copier`):
-once in bulk while the table stays open, then the rest under a lock in the
-transaction that makes the column required.
+And the steps of a column copied onto a big table while the service runs: a
+trigger filling it for an older release's inserts (`clinic_filled_on_insert`),
+the copy in short batches (`clinic_copier`), then NOT NULL proven from a
+validated check rather than under a lock held for a scan (`RequireWithoutScanLock`).
 """
 
 from django.contrib.postgres.operations import AddIndexConcurrently, RemoveIndexConcurrently
-from django.db.migrations.operations import AddIndex, RemoveIndex
+from django.db import transaction
+from django.db.migrations.operations import AddIndex, AlterField, RemoveIndex, RunPython
 from django.db.models import OuterRef, Subquery
 
 
@@ -40,21 +42,107 @@ class RemoveIndexWithoutLocking(_ConcurrentlyWherePossible, RemoveIndexConcurren
     concurrent, plain = RemoveIndexConcurrently, RemoveIndex
 
 
-def clinic_copier(model: str, *, via: str, source: str, lock: bool = False):
+
+class RequireWithoutScanLock(AlterField):
+    """AlterField from null to NOT NULL that, on PostgreSQL, keeps the table open to reads and writes meanwhile.
+
+    Django's AlterField drops a foreign key, sets NOT NULL (an exclusive lock, held while it scans
+    every row) and adds the key back (another scan). Here a CHECK (column IS NOT NULL) is added
+    NOT VALID, then validated under a lock that lets reads and writes go on; SET NOT NULL then
+    takes its exclusive lock only for a moment, PostgreSQL proving the column from the check
+    instead of scanning; the check is dropped and the foreign key left as it is. Each step
+    commits on its own: the migration sets `atomic = False`. Elsewhere, Django's AlterField.
+    """
+
+    def database_forwards(self, app_label, schema_editor, from_state, to_state):
+        if schema_editor.connection.vendor != "postgresql":
+            return super().database_forwards(app_label, schema_editor, from_state, to_state)
+        table, column, check = self._names(schema_editor, to_state.apps.get_model(app_label, self.model_name))
+        for statement in (
+            f"ALTER TABLE {table} ADD CONSTRAINT {check} CHECK ({column} IS NOT NULL) NOT VALID",
+            f"ALTER TABLE {table} VALIDATE CONSTRAINT {check}",
+            f"ALTER TABLE {table} ALTER COLUMN {column} SET NOT NULL",
+            f"ALTER TABLE {table} DROP CONSTRAINT {check}",
+        ):
+            schema_editor.execute(statement)
+
+    def database_backwards(self, app_label, schema_editor, from_state, to_state):
+        if schema_editor.connection.vendor != "postgresql":
+            return super().database_backwards(app_label, schema_editor, from_state, to_state)
+        table, column, _ = self._names(schema_editor, from_state.apps.get_model(app_label, self.model_name))
+        schema_editor.execute(f"ALTER TABLE {table} ALTER COLUMN {column} DROP NOT NULL")
+
+    def _names(self, schema_editor, model) -> tuple[str, str, str]:
+        column = model._meta.get_field(self.name).column
+        check = f"{model._meta.db_table}_{column}_not_null"[:63]
+        return tuple(schema_editor.quote_name(name) for name in (model._meta.db_table, column, check))
+
+
+COPY_BATCH_ROWS = 10_000
+
+
+def clinic_copier(model: str, *, via: str, source: str):
     """A RunPython function filling the empty `clinic` of `model` ("app.Model") from `source`'s row that `via` names.
 
-    `lock`: on PostgreSQL, first hold the table against writes until the migration's transaction ends,
-    so that a row an older release inserts meanwhile, with no clinic, cannot slip in before the column
-    is made required. Reads go on.
+    In batches along the primary key, each committed on its own (the RunPython and its migration
+    are not atomic): a batch holds its rows for a moment, not the whole table for the whole copy,
+    so that workers keep locking and updating rows (a triage, an escalation's next tier) meanwhile.
     """
 
     def copy(apps, schema_editor) -> None:
         rows, sources = apps.get_model(model), apps.get_model(source)
-        if lock and schema_editor.connection.vendor == "postgresql":
-            table = schema_editor.quote_name(rows._meta.db_table)
-            schema_editor.execute(f"LOCK TABLE {table} IN SHARE ROW EXCLUSIVE MODE")
-        rows.objects.filter(clinic__isnull=True).update(
-            clinic_id=Subquery(sources.objects.filter(pk=OuterRef(via)).values("clinic_id")[:1])
-        )
+        clinic = Subquery(sources.objects.filter(pk=OuterRef(via)).values("clinic_id")[:1])
+        after = None
+        while True:
+            keys = rows.objects.order_by("pk").values_list("pk", flat=True)
+            batch = list((keys if after is None else keys.filter(pk__gt=after))[:COPY_BATCH_ROWS])
+            if not batch:
+                return
+            with transaction.atomic(using=schema_editor.connection.alias):
+                rows.objects.filter(pk__in=batch, clinic__isnull=True).update(clinic_id=clinic)
+            after = batch[-1]
 
     return copy
+
+
+def clinic_filled_on_insert(model: str, *, via: str, source: str) -> RunPython:
+    """On PostgreSQL, a trigger giving a row inserted without a clinic the clinic of `source`'s row that `via` names.
+
+    For the rows an older release inserts while a deploy runs (it knows nothing of the column): they
+    get their clinic from the database, so the column can be required before that release stops.
+    Called only for a row without a clinic (`WHEN`): the current code sets it and pays nothing.
+    Elsewhere (SQLite, one process for `make run`) nothing runs during a migration, and nothing is done.
+    """
+
+    def names(apps, schema_editor) -> tuple[str, str, str, str, str]:
+        rows, sources = apps.get_model(model), apps.get_model(source)
+        quote = schema_editor.quote_name
+        return (quote(rows._meta.db_table), quote(f"{rows._meta.db_table}_clinic_filled"),
+                quote(sources._meta.db_table), quote(sources._meta.pk.column),
+                quote(rows._meta.get_field(via.removesuffix("_id")).column))
+
+    def install(apps, schema_editor) -> None:
+        if schema_editor.connection.vendor != "postgresql":
+            return
+        table, trigger, source_table, source_key, via_column = names(apps, schema_editor)
+        # Identifiers from the models' metadata, quoted by the schema editor; no value is interpolated.
+        schema_editor.execute(f"""
+            CREATE OR REPLACE FUNCTION {trigger}() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                SELECT clinic_id INTO NEW.clinic_id FROM {source_table} WHERE {source_key} = NEW.{via_column};
+                RETURN NEW;
+            END $$
+        """)  # noqa: S608
+        schema_editor.execute(f"""
+            CREATE TRIGGER {trigger} BEFORE INSERT ON {table}
+            FOR EACH ROW WHEN (NEW.clinic_id IS NULL) EXECUTE FUNCTION {trigger}()
+        """)
+
+    def uninstall(apps, schema_editor) -> None:
+        if schema_editor.connection.vendor != "postgresql":
+            return
+        table, trigger, *_ = names(apps, schema_editor)
+        schema_editor.execute(f"DROP TRIGGER IF EXISTS {trigger} ON {table}")
+        schema_editor.execute(f"DROP FUNCTION IF EXISTS {trigger}()")
+
+    return RunPython(install, uninstall)

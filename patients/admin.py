@@ -20,6 +20,12 @@ class PatientAdmin(AuditedAdminMixin, ScopedAdminMixin, PlainActionCheckboxMixin
     list_select_related = ["clinic"]
     readonly_fields = ["created_at", "updated_at", "created_by", "user"]
 
+    def get_readonly_fields(self, request, obj=None):
+        # A patient's assessments, referrals and escalations carry the clinic they were stored under, and each
+        # clinic's lists are scoped by it: moving the patient would leave those rows with the old clinic.
+        fields = super().get_readonly_fields(request, obj)
+        return fields if obj is None else [*fields, "clinic"]
+
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         if obj is not None:
             from dashboard.selectors import patient_timeline  # the dashboard reads across apps

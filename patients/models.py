@@ -13,8 +13,8 @@ class Language(models.TextChoices):
 
 
 class Patient(BaseModel):
-    # Indexed below with the id: the scope of a clinic-wide read (its patients' ids, or whether one row's patient
-    # is the clinic's) comes from the index alone.
+    # Indexed below with the id: a clinic's list of patients comes from the index alone. Its assessments,
+    # referrals and escalations carry a copy of it (triage.models.Assessment.clinic), so it never changes.
     clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="patients", db_index=False)
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="patient",

@@ -79,7 +79,7 @@ class Partner(BaseModel):
 class Referral(BaseModel):
     assessment = models.ForeignKey(Assessment, on_delete=models.PROTECT, related_name="referrals")
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="referrals")
-    # The patient's clinic, copied from the assessment: a clinic's lists are scoped by this column.
+    # The patient's clinic (the assessment's copy of it): a clinic's lists are scoped by this column.
     clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="+", db_index=False)
     specialty = models.CharField(max_length=32, choices=Specialty.choices)
     priority = models.CharField(max_length=16, choices=Urgency.choices)

@@ -22,8 +22,9 @@ class Assessment(BaseModel):
     """One submission of answers about one patient's foot drop."""
 
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="assessments")
-    # The patient's clinic, copied when the assessment is stored (a patient never changes clinic): a clinic's
-    # lists are scoped by this column, read from their indexes, instead of by a join to every patient it has.
+    # The patient's clinic, copied when the assessment is stored: a clinic's lists are scoped by this column,
+    # read from their indexes, instead of by a join to every patient it has. A patient never changes clinic
+    # (no action moves one; the admin shows it read-only once the patient exists).
     clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="+", db_index=False)
     submitted_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     submitted_at = models.DateTimeField()

@@ -1,7 +1,12 @@
 import django.db.models.deletion
 from django.db import migrations, models
 
-from common.migration_operations import AddIndexWithoutLocking, RemoveIndexWithoutLocking, clinic_copier
+from common.migration_operations import (
+    AddIndexWithoutLocking,
+    RemoveIndexWithoutLocking,
+    clinic_copier,
+    clinic_filled_on_insert,
+)
 
 
 class Migration(migrations.Migration):
@@ -34,8 +39,12 @@ class Migration(migrations.Migration):
                                     on_delete=django.db.models.deletion.DO_NOTHING, related_name="+",
                                     to="accounts.clinic"),
         ),
+        # An older release, still serving while this runs, inserts rows without a clinic: the database fills it.
+        clinic_filled_on_insert("notifications.Escalation", via="assessment_id", source="triage.Assessment"),
+        # The rows stored before: in short batches, each committed on its own.
         migrations.RunPython(
-            clinic_copier("notifications.Escalation", via="assessment_id", source="triage.Assessment"), migrations.RunPython.noop, atomic=True
+            clinic_copier("notifications.Escalation", via="assessment_id", source="triage.Assessment"),
+            migrations.RunPython.noop,
         ),
         AddIndexWithoutLocking(
             model_name="escalation",

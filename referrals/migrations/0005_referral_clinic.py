@@ -2,7 +2,12 @@ import django.db.models.deletion
 from django.db import migrations, models
 from django.db.models import Q
 
-from common.migration_operations import AddIndexWithoutLocking, RemoveIndexWithoutLocking, clinic_copier
+from common.migration_operations import (
+    AddIndexWithoutLocking,
+    RemoveIndexWithoutLocking,
+    clinic_copier,
+    clinic_filled_on_insert,
+)
 
 OPEN_STATUSES = ("proposed", "sent", "accepted", "scheduled", "no_show")
 
@@ -37,8 +42,11 @@ class Migration(migrations.Migration):
                                     on_delete=django.db.models.deletion.DO_NOTHING, related_name="+",
                                     to="accounts.clinic"),
         ),
+        # An older release, still serving while this runs, inserts rows without a clinic: the database fills it.
+        clinic_filled_on_insert("referrals.Referral", via="patient_id", source="patients.Patient"),
+        # The rows stored before: in short batches, each committed on its own.
         migrations.RunPython(
-            clinic_copier("referrals.Referral", via="patient_id", source="patients.Patient"), migrations.RunPython.noop, atomic=True
+            clinic_copier("referrals.Referral", via="patient_id", source="patients.Patient"), migrations.RunPython.noop
         ),
         AddIndexWithoutLocking(
             model_name="referral",

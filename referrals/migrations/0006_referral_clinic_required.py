@@ -1,15 +1,18 @@
 import django.db.models.deletion
 from django.db import migrations, models
 
-from common.migration_operations import clinic_copier
+from common.migration_operations import RequireWithoutScanLock, clinic_copier
 
 
 class Migration(migrations.Migration):
-    """Every referral has its clinic: the rows written while 0005_referral_clinic ran are filled, then the column required.
+    """Every referral has its clinic: the rows stored before 0005 set its trigger are filled, then required.
 
-    One transaction: on PostgreSQL the table is held against writes first (reads go on), so no row of
-    an older release can arrive without a clinic between the copy and the constraint.
+    The database fills the clinic of any row inserted without one since then (an older release's),
+    so nothing can arrive empty between the copy and the constraint. NOT NULL is proven from a
+    validated check: reads and writes go on while the table is checked, on PostgreSQL.
     """
+
+    atomic = False
 
     dependencies = [
         ("referrals", "0005_referral_clinic"),
@@ -17,9 +20,9 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.RunPython(
-            clinic_copier("referrals.Referral", via="patient_id", source="patients.Patient", lock=True), migrations.RunPython.noop
+            clinic_copier("referrals.Referral", via="patient_id", source="patients.Patient"), migrations.RunPython.noop
         ),
-        migrations.AlterField(
+        RequireWithoutScanLock(
             model_name="referral",
             name="clinic",
             field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name="+",

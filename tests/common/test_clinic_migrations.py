@@ -60,3 +60,27 @@ def test_rows_stored_before_the_columns_get_their_patients_clinic(schema_before_
         assert apps.get_model("notifications", "Escalation").objects.get(pk=escalation_id).clinic_id == clinic_id
     for table in ("triage_assessment", "referrals_referral", "notifications_escalation"):
         assert not column_nullable(table, "clinic_id"), table
+
+
+def test_an_older_release_still_serving_stores_rows_whose_clinic_the_database_fills(schema_before_the_clinic_columns):
+    old = schema_before_the_clinic_columns  # the models as the release before the clinic columns knew them
+    Clinic, User = old.get_model("accounts", "Clinic"), old.get_model("accounts", "User")
+    clinic = Clinic.objects.create(name="North", slug="north")
+    patient = old.get_model("patients", "Patient").objects.create(
+        clinic=clinic, first_name="Ana", last_name="North", date_of_birth="1970-05-17", email="ana@example.org")
+    submitter = User.objects.create(username="clinician", clinic=clinic, role="clinician")
+    migrate(AFTER)
+
+    assessment = old.get_model("triage", "Assessment").objects.create(
+        patient=patient, submitted_by=submitter, submitted_at=timezone.now(), answers={})
+    referral = old.get_model("referrals", "Referral").objects.create(
+        assessment=assessment, patient=patient, specialty="neurology", priority="urgent",
+        clock_started_at=timezone.now())
+    escalation = old.get_model("notifications", "Escalation").objects.create(
+        assessment=assessment, opened_at=timezone.now(), case_code="4821")
+
+    with connection.cursor() as cursor:
+        for table, key in (("triage_assessment", assessment.pk), ("referrals_referral", referral.pk),
+                           ("notifications_escalation", escalation.pk)):
+            cursor.execute(f"SELECT clinic_id FROM {table} WHERE id = %s", [key])  # noqa: S608
+            assert cursor.fetchone() == (clinic.pk,), table
