@@ -62,11 +62,15 @@ class KeptCountPaginator(Paginator):
                     worth_keeping=lambda counted: counted >= LARGE_LIST_ROWS)
 
     def _count_key(self) -> str | None:
-        query = getattr(self.object_list, "query", None)
-        if query is None:  # a list, not a queryset: counting it is free
+        rows = self.object_list
+        if getattr(rows, "query", None) is None:  # a list, not a queryset: counting it is free
             return None
+        if not rows.query.combinator:
+            # Which rows, not how they are shown: the order and the related rows read with them change no
+            # count, and compiling a wide list's whole SELECT for the key took up to 0.9 ms a page.
+            rows = rows.order_by().values_list("pk")
         try:
-            sql, params = query.sql_with_params()
+            sql, params = rows.query.sql_with_params()
         except EmptyResultSet:  # an empty result (`.none()`, `__in=[]`) has no SQL; Django counts it for free
             return None
         digest = hashlib.sha256(f"{self.object_list.db}\0{sql}\0{params!r}".encode()).hexdigest()
