@@ -27,7 +27,7 @@ from ..actions import (
 from ..links import InvalidLink
 from ..messages import ack_page_text, patient_label, sms_reply_text
 from ..models import Escalation, EscalationStatus
-from ..selectors import escalations_for_api, notification_for_ack_link, oncall_contacts
+from ..selectors import escalations_for_api, escalations_visible_to, notification_for_ack_link, oncall_contacts
 from .filters import EscalationFilter
 from .serializers import (
     AcknowledgeInputSerializer,
@@ -113,7 +113,8 @@ class EscalationAcknowledgeView(APIView):
 
     @extend_schema(request=AcknowledgeInputSerializer, responses={200: EscalationOutputSerializer})
     def post(self, request, pk):
-        escalation = generics.get_object_or_404(escalations_for_api(user=request.user), pk=pk)
+        # In the user's scope, or a 404; its representation is read once acknowledged, below.
+        escalation = generics.get_object_or_404(escalations_visible_to(user=request.user), pk=pk)
         data = AcknowledgeInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         escalation_acknowledge(escalation=escalation, by=request.user, via="api", note=data.validated_data["note"])
