@@ -6,15 +6,18 @@ intake for the seconds the build takes. Elsewhere (SQLite, for `make run`),
 the plain statements, which that database runs at once. A migration using
 them sets `atomic = False`, as PostgreSQL requires.
 
-And the steps of a column copied onto a big table while the service runs: a
-trigger filling it for an older release's inserts (`clinic_filled_on_insert`),
-the copy in short batches (`clinic_copier`), then NOT NULL proven from a
-validated check rather than under a lock held for a scan (`RequireWithoutScanLock`).
+And the steps of a patient's clinic copied onto a big table while the service
+runs (`clinic_column_added`, then `clinic_column_required` in the next
+migration): the column empty, a trigger filling it for an older release's
+inserts, the rows stored before copied in short batches, then NOT NULL proven
+from a validated check rather than under a lock held for a scan
+(`RequireWithoutScanLock`). Applied migrations call these: change them only in
+ways that leave what those migrations did the same.
 """
 
 from django.contrib.postgres.operations import AddIndexConcurrently, RemoveIndexConcurrently
-from django.db import transaction
-from django.db.migrations.operations import AddIndex, AlterField, RemoveIndex, RunPython
+from django.db import models, transaction
+from django.db.migrations.operations import AddField, AddIndex, AlterField, RemoveIndex, RunPython
 from django.db.models import OuterRef, Subquery
 
 
@@ -81,7 +84,7 @@ class RequireWithoutScanLock(AlterField):
 COPY_BATCH_ROWS = 10_000
 
 
-def clinic_copier(model: str, *, via: str, source: str):
+def _clinic_copier(model: str, *, via: str, source: str):
     """A RunPython function filling the empty `clinic` of `model` ("app.Model") from `source`'s row that `via` names.
 
     In batches along the primary key, each committed on its own (the RunPython and its migration
@@ -105,7 +108,7 @@ def clinic_copier(model: str, *, via: str, source: str):
     return copy
 
 
-def clinic_filled_on_insert(model: str, *, via: str, source: str) -> RunPython:
+def _clinic_filled_on_insert(model: str, *, via: str, source: str) -> RunPython:
     """On PostgreSQL, a trigger giving a row inserted without a clinic the clinic of `source`'s row that `via` names.
 
     For the rows an older release inserts while a deploy runs (it knows nothing of the column): they
@@ -146,3 +149,33 @@ def clinic_filled_on_insert(model: str, *, via: str, source: str) -> RunPython:
         schema_editor.execute(f"DROP FUNCTION IF EXISTS {trigger}()")
 
     return RunPython(install, uninstall)
+
+
+def _clinic_field(**options) -> models.ForeignKey:
+    return models.ForeignKey(to="accounts.clinic", related_name="+", **options)
+
+
+def clinic_column_added(model: str, *, via: str, source: str) -> list:
+    """A migration's steps giving `model` ("app.Model") the clinic of `source`'s row that `via` names.
+
+    The column, empty, on the model and on its django-simple-history table (rows written before
+    keep an empty clinic there); the trigger for an older release's inserts; the rows stored before,
+    filled in batches. The migration sets `atomic = False`; the next one requires the column.
+    """
+    model_name = model.split(".")[1].lower()
+    return [
+        AddField(model_name, "clinic", _clinic_field(db_index=False, null=True, on_delete=models.PROTECT)),
+        AddField(f"historical{model_name}", "clinic",
+                 _clinic_field(blank=True, db_constraint=False, null=True, on_delete=models.DO_NOTHING)),
+        _clinic_filled_on_insert(model, via=via, source=source),
+        RunPython(_clinic_copier(model, via=via, source=source), RunPython.noop),
+    ]
+
+
+def clinic_column_required(model: str, *, via: str, source: str) -> list:
+    """The steps after `clinic_column_added`: the rows stored before its trigger filled, then the column required."""
+    return [
+        RunPython(_clinic_copier(model, via=via, source=source), RunPython.noop),
+        RequireWithoutScanLock(model.split(".")[1].lower(), "clinic",
+                               _clinic_field(db_index=False, on_delete=models.PROTECT)),
+    ]

@@ -1,12 +1,6 @@
-import django.db.models.deletion
 from django.db import migrations, models
 
-from common.migration_operations import (
-    AddIndexWithoutLocking,
-    RemoveIndexWithoutLocking,
-    clinic_copier,
-    clinic_filled_on_insert,
-)
+from common.migration_operations import AddIndexWithoutLocking, RemoveIndexWithoutLocking, clinic_column_added
 
 
 class Migration(migrations.Migration):
@@ -26,26 +20,7 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.AddField(
-            model_name="escalation",
-            name="clinic",
-            field=models.ForeignKey(db_index=False, null=True, on_delete=django.db.models.deletion.PROTECT,
-                                    related_name="+", to="accounts.clinic"),
-        ),
-        migrations.AddField(
-            model_name="historicalescalation",
-            name="clinic",
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True,
-                                    on_delete=django.db.models.deletion.DO_NOTHING, related_name="+",
-                                    to="accounts.clinic"),
-        ),
-        # An older release, still serving while this runs, inserts rows without a clinic: the database fills it.
-        clinic_filled_on_insert("notifications.Escalation", via="assessment_id", source="triage.Assessment"),
-        # The rows stored before: in short batches, each committed on its own.
-        migrations.RunPython(
-            clinic_copier("notifications.Escalation", via="assessment_id", source="triage.Assessment"),
-            migrations.RunPython.noop,
-        ),
+        *clinic_column_added("notifications.Escalation", via="assessment_id", source="triage.Assessment"),
         AddIndexWithoutLocking(
             model_name="escalation",
             index=models.Index(fields=["-opened_at"], include=("clinic", "id"), name="escalation_order_idx"),

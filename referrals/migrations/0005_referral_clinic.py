@@ -1,13 +1,7 @@
-import django.db.models.deletion
 from django.db import migrations, models
 from django.db.models import Q
 
-from common.migration_operations import (
-    AddIndexWithoutLocking,
-    RemoveIndexWithoutLocking,
-    clinic_copier,
-    clinic_filled_on_insert,
-)
+from common.migration_operations import AddIndexWithoutLocking, RemoveIndexWithoutLocking, clinic_column_added
 
 OPEN_STATUSES = ("proposed", "sent", "accepted", "scheduled", "no_show")
 
@@ -29,25 +23,7 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.AddField(
-            model_name="referral",
-            name="clinic",
-            field=models.ForeignKey(db_index=False, null=True, on_delete=django.db.models.deletion.PROTECT,
-                                    related_name="+", to="accounts.clinic"),
-        ),
-        migrations.AddField(
-            model_name="historicalreferral",
-            name="clinic",
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True,
-                                    on_delete=django.db.models.deletion.DO_NOTHING, related_name="+",
-                                    to="accounts.clinic"),
-        ),
-        # An older release, still serving while this runs, inserts rows without a clinic: the database fills it.
-        clinic_filled_on_insert("referrals.Referral", via="patient_id", source="patients.Patient"),
-        # The rows stored before: in short batches, each committed on its own.
-        migrations.RunPython(
-            clinic_copier("referrals.Referral", via="patient_id", source="patients.Patient"), migrations.RunPython.noop
-        ),
+        *clinic_column_added("referrals.Referral", via="patient_id", source="patients.Patient"),
         AddIndexWithoutLocking(
             model_name="referral",
             index=models.Index(fields=["-created_at"], include=("clinic", "id"), name="referral_order_idx"),

@@ -1,7 +1,6 @@
-import django.db.models.deletion
-from django.db import migrations, models
+from django.db import migrations
 
-from common.migration_operations import RequireWithoutScanLock, clinic_copier
+from common.migration_operations import clinic_column_required
 
 
 class Migration(migrations.Migration):
@@ -18,14 +17,4 @@ class Migration(migrations.Migration):
         ("referrals", "0005_referral_clinic"),
     ]
 
-    operations = [
-        migrations.RunPython(
-            clinic_copier("referrals.Referral", via="patient_id", source="patients.Patient"), migrations.RunPython.noop
-        ),
-        RequireWithoutScanLock(
-            model_name="referral",
-            name="clinic",
-            field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name="+",
-                                    to="accounts.clinic"),
-        ),
-    ]
+    operations = clinic_column_required("referrals.Referral", via="patient_id", source="patients.Patient")

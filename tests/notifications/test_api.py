@@ -4,7 +4,9 @@ import re
 from urllib.parse import urlencode
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from accounts.models import Role
 from notifications.actions import escalation_open, notification_deliver
@@ -90,6 +92,21 @@ def test_the_escalation_shows_its_tier_and_every_notification(api_as, clinician,
     assert by_channel["sms"]["sent_at"] is not None
     assert (by_channel["email"]["status"], by_channel["email"]["sent_at"]) == ("queued", None)
     assert "body" not in by_channel["sms"], "the body carries a signed link: never in the API"
+
+
+def test_the_escalation_list_reads_its_notifications_once_whatever_their_number(api_as, clinician, patient, staff):
+    contact(1), contact(1), contact(2)
+    for _ in range(3):
+        escalation_open(assessment=emergency_assessment(PatientFactory(clinic=patient.clinic), staff))
+    client = api_as(clinician)
+
+    with CaptureQueriesContext(connection) as queries:
+        body = client.get("/api/v1/escalations/").json()
+
+    assert [len(row["notifications"]) for row in body["results"]] == [4, 4, 4]
+    reads = [query["sql"] for query in queries.captured_queries
+             if query["sql"].startswith("SELECT") and '"notifications_notification"' in query["sql"]]
+    assert len(reads) == 1, reads  # a column the page shows but does not load would read each row again
 
 
 def test_escalations_are_scoped_to_the_clinic_and_filtered_by_status(api_as, clinician, escalation, superuser):

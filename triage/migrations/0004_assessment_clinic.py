@@ -1,12 +1,6 @@
-import django.db.models.deletion
 from django.db import migrations, models
 
-from common.migration_operations import (
-    AddIndexWithoutLocking,
-    RemoveIndexWithoutLocking,
-    clinic_copier,
-    clinic_filled_on_insert,
-)
+from common.migration_operations import AddIndexWithoutLocking, RemoveIndexWithoutLocking, clinic_column_added
 
 
 class Migration(migrations.Migration):
@@ -28,25 +22,7 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.AddField(
-            model_name="assessment",
-            name="clinic",
-            field=models.ForeignKey(db_index=False, null=True, on_delete=django.db.models.deletion.PROTECT,
-                                    related_name="+", to="accounts.clinic"),
-        ),
-        migrations.AddField(
-            model_name="historicalassessment",
-            name="clinic",
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True,
-                                    on_delete=django.db.models.deletion.DO_NOTHING, related_name="+",
-                                    to="accounts.clinic"),
-        ),
-        # An older release, still serving while this runs, inserts rows without a clinic: the database fills it.
-        clinic_filled_on_insert("triage.Assessment", via="patient_id", source="patients.Patient"),
-        # The rows stored before: in short batches, each committed on its own.
-        migrations.RunPython(
-            clinic_copier("triage.Assessment", via="patient_id", source="patients.Patient"), migrations.RunPython.noop
-        ),
+        *clinic_column_added("triage.Assessment", via="patient_id", source="patients.Patient"),
         AddIndexWithoutLocking(
             model_name="assessment",
             index=models.Index(fields=["-submitted_at"], include=("clinic", "urgency", "id"),
