@@ -48,7 +48,7 @@ def audit_writes_batched() -> Iterator[None]:
 def audit_read(
     *, user, objects: Iterable[models.Model], request: HttpRequest | None = None, source: str | None = None
 ) -> list[AuditEvent]:
-    """Record that `user` was shown these objects (a page of a list: one bulk insert)."""
+    """Record that `user` was shown these objects (a page of a list: one statement, see `_insert`)."""
     return audit_record(action=Action.READ, actor=user, objects=objects, request=request, source=source)
 
 
@@ -66,7 +66,7 @@ def audit_record(
 
 
 def audit_history_create_bulk(*, objects: Sequence[models.Model], by) -> list[AuditEvent]:
-    """History rows and audit events for objects that one `bulk_create` just inserted: one INSERT each.
+    """History rows and audit events for objects that one `bulk_create` just inserted: one statement each.
 
     What django-simple-history's post_save signal and `audit.receivers` do for
     a single save, without their round trips per object (a bulk insert sends
@@ -120,7 +120,7 @@ def _insert(events: list[AuditEvent]) -> None:
     if connection.vendor != "postgresql" or len(events) < COPY_FROM_ROWS:
         AuditEvent.objects.bulk_create(events)
         return
-    fields = AuditEvent._meta.concrete_fields
+    fields = [field for field in AuditEvent._meta.concrete_fields if not field.generated]  # as bulk_create
     columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
     statement = f"COPY {connection.ops.quote_name(AuditEvent._meta.db_table)} ({columns}) FROM STDIN"
     # As Django runs its own statements: refused in a transaction already broken, errors raised as

@@ -54,11 +54,7 @@ class KeptCountPaginator(Paginator):
         key = self._count_key()
         if key is None:
             return super().count
-
-        def rows_counted() -> int:
-            return super(KeptCountPaginator, self).count
-
-        return kept(key, seconds=COUNT_KEPT_SECONDS, compute=rows_counted,
+        return kept(key, seconds=COUNT_KEPT_SECONDS, compute=lambda: super(KeptCountPaginator, self).count,
                     worth_keeping=lambda counted: counted >= LARGE_LIST_ROWS)
 
     def _count_key(self) -> str | None:

@@ -35,10 +35,8 @@ def test_a_page_of_rows_goes_in_by_copy_not_by_insert(staff, clinic):
     with CaptureQueriesContext(connection) as queries:
         events = audit_read(user=staff, objects=patients, request=page_request("192.0.2.7"))
 
-    statements = [q["sql"] for q in queries.captured_queries]
-    assert [sql for sql in statements if "audit_auditevent" in sql] == [
-        next(sql for sql in statements if sql.startswith('COPY "audit_auditevent"'))
-    ]
+    audit_statements = [q["sql"] for q in queries.captured_queries if "audit_auditevent" in q["sql"]]
+    assert len(audit_statements) == 1 and audit_statements[0].startswith('COPY "audit_auditevent"')
     assert stored(events) == as_written(events)
     assert {row["ip_address"] for row in stored(events)} == {"192.0.2.7"}
     assert {row["patient_id"] for row in stored(events)} == {patient.id for patient in patients}
@@ -52,7 +50,11 @@ def test_every_value_reads_back_as_a_bulk_insert_writes_it(staff, clinic):
 
     assert stored(by_copy) == as_written(by_copy)
     assert stored(by_insert) == as_written(by_insert)
-    assert stored(by_copy)[0]["ip_address"] == stored(by_insert)[0]["ip_address"] == "2001:db8::1"
+    own = {"id", "at"}  # each row's own key and time; every other value is the same for the same patient
+    copied = {row["object_id"]: {k: v for k, v in row.items() if k not in own} for row in stored(by_copy)}
+    inserted = {row["object_id"]: {k: v for k, v in row.items() if k not in own} for row in stored(by_insert)}
+    assert inserted == {key: copied[key] for key in inserted}
+    assert {row["ip_address"] for row in copied.values()} == {"2001:db8::1"}
 
 
 def test_rows_without_a_request_or_a_user_keep_their_nulls(clinic):

@@ -77,7 +77,3 @@ def test_a_model_field_round_trips_through_the_orm(patient):
     assert stored.tzinfo == datetime.UTC
     assert timezone.localtime(stored, ZoneInfo("Europe/Madrid")).hour == 8
 
-
-@pytest.mark.django_db
-def test_a_null_timestamp_stays_none():
-    assert read_back([None, INSTANTS[0]]) == [None, INSTANTS[0]]

@@ -93,8 +93,8 @@ def test_twilio_500s_and_timeouts_delay_pages_but_lose_none(
     wait_until(lambda: all(r["answer"] is not None for r in fake_twilio.requests), message="the stalls to end")
 
     codes = {e.case_code for e in escalations}
-    accepted = [(r["to"], case_code_in(r["body"])) for r in fake_twilio.requests
-                if r["answer"] == 201 and case_code_in(r["body"]) in codes]
+    accepted = [(r["to"], code) for r in fake_twilio.requests
+                if r["answer"] == 201 and (code := case_code_in(r["body"])) in codes]
     assert set(accepted) == {(c.phone.as_e164, code) for c in oncall for code in codes}, "no page lost"
     assert duplicates(accepted) == len(stalls), "one duplicate per request Twilio took after we gave up"
     assert len(fake_twilio.requests) == len(sms) + faults
@@ -102,8 +102,8 @@ def test_twilio_500s_and_timeouts_delay_pages_but_lose_none(
     timeouts = DeliveryAttempt.objects.filter(notification__in=sms, error__contains="timed out").count()
     assert timeouts == len(stalls)
     settled(escalations, "email")
-    assert duplicates((m["rcpt"][0], case_code_in(m["subject"])) for m in smtp_sink.messages
-                      if case_code_in(m["subject"]) in codes) == 0
+    emails = [(m["rcpt"][0], code) for m in smtp_sink.messages if (code := case_code_in(m["subject"])) in codes]
+    assert duplicates(emails) == 0
 
     record_figures("twilio-500s-and-timeouts", {
         "emergencies": len(escalations), "sms_pages": len(sms), "requests_to_twilio": len(fake_twilio.requests),
@@ -145,8 +145,8 @@ def test_email_pages_wait_out_an_smtp_outage_that_spans_a_whole_escalation(
     delivered_after = time.monotonic() - stopped - outage
 
     codes = {e.case_code for e in escalations}
-    received = [(rcpt, case_code_in(m["subject"])) for m in smtp_sink.messages for rcpt in m["rcpt"]
-                if case_code_in(m["subject"]) in codes]
+    received = [(rcpt, code) for m in smtp_sink.messages if (code := case_code_in(m["subject"])) in codes
+                for rcpt in m["rcpt"]]
     expected = {(person.email.lower(), code) for person in (first, second, staff) for code in codes}
     assert set(received) == expected, "no email lost"
     assert duplicates(received) == 0

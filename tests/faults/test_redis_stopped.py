@@ -155,10 +155,10 @@ def test_assessments_submitted_while_redis_is_stopped_are_triaged_and_paged_once
 
     # Nothing lost, nothing twice: each on-call contact got one SMS and one email per emergency
     codes = {e.case_code for e in escalations}
-    sms = [(r["to"], case_code_in(r["body"])) for r in fake_twilio.requests
-           if r["answer"] == 201 and case_code_in(r["body"]) in codes]
-    mail = [(rcpt, case_code_in(m["subject"])) for m in smtp_sink.messages for rcpt in m["rcpt"]
-            if case_code_in(m["subject"]) in codes]
+    sms = [(r["to"], code) for r in fake_twilio.requests
+           if r["answer"] == 201 and (code := case_code_in(r["body"])) in codes]
+    mail = [(rcpt, code) for m in smtp_sink.messages if (code := case_code_in(m["subject"])) in codes
+            for rcpt in m["rcpt"]]
     expected = {(c.phone.as_e164, code) for c in oncall for code in codes}
     assert set(sms) == expected
     assert {(rcpt, code) for rcpt, code in mail} == {(c.email.lower(), code) for c in oncall for code in codes}
