@@ -66,8 +66,12 @@ class Escalation(BaseModel):
             )
         ]
         indexes = [
-            # The list's order, with the clinic and the id: a clinic's page and a deep page's keys read it alone.
+            # The list's order, with the id: a deep page's keys read it alone.
             models.Index(fields=["-opened_at"], include=["clinic", "id"], name="escalation_order_idx"),
+            # A clinic's list in its order: its count and its pages' keys read its own part of the index alone,
+            # costing what the clinic holds, not what the region holds.
+            models.Index(fields=["clinic", "-opened_at", "-id"], include=["status"],
+                         name="escalation_clinic_order_idx"),
             # The dashboard's median time to acknowledge, over the last days' acknowledgements.
             models.Index(fields=["acknowledged_at"], name="escalation_acknowledged_at_idx"),
             models.Index(fields=["status", "-opened_at"], include=["clinic"], name="escalation_by_status_idx"),

@@ -395,6 +395,28 @@ def sweep_figures(repeats: int = 5) -> list[tuple[str, float, int, str]]:
     return rows
 
 
+def clinic_count_figures(repeats: int = 5) -> list[tuple[str, str, int, float]]:
+    """Each clinic's staff counting their three lists (as a list's first page does): median of `repeats`."""
+    from accounts.models import Role, User
+    from notifications.selectors import escalations_visible_to
+    from referrals.selectors import referrals_visible_to
+    from triage.selectors import assessments_visible_to
+
+    lists = (("assessments", assessments_visible_to), ("referrals", referrals_visible_to),
+             ("escalations", escalations_visible_to))
+    staff = User.objects.filter(role=Role.STAFF, is_superuser=False, username__endswith="-0").select_related("clinic")
+    rows = []
+    for user in staff:
+        for name, visible_to in lists:
+            samples, counted = [], 0
+            for _ in range(repeats):
+                began = time.perf_counter()
+                counted = visible_to(user=user).count()
+                samples.append(time.perf_counter() - began)
+            rows.append((user.clinic.name, name, counted, statistics.median(samples) * 1000))
+    return sorted(rows, key=lambda row: (row[1], row[2]))
+
+
 def _open():
     from referrals.state import OPEN_STATUSES
 
@@ -480,6 +502,9 @@ def measure(args) -> int:
     print("\nOverdue sweep (referrals_mark_overdue, 200,000 referrals; median of 5, rolled back):")
     for label, ms, marked, plan in sweep_figures():
         print(f"  {label:<20} {ms:7.1f} ms  marked {marked:>4}   {plan}")
+    print("\nA clinic's counts (made, not kept: each clinic's staff; median of 5), by the clinic's size:")
+    for clinic, name, counted, ms in clinic_count_figures():
+        print(f"  {name:<12} {clinic:<20} {counted:>9,} rows  {ms:7.1f} ms")
     print("\nPlans of each page's main query and count (EXPLAIN ANALYZE; full text in "
           f"{LOG_DIR / 'scale-plans.txt'}):")
     for item in measured:

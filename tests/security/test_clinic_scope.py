@@ -1,6 +1,7 @@
 """A clinic's lists are scoped by the clinic each row carries, copied from the patient when the row is written."""
 
 import pytest
+from django.db import connection
 
 from accounts.models import Role
 from notifications.models import OnCallContact
@@ -57,3 +58,22 @@ def test_a_clinics_scope_reads_one_column_and_joins_no_patient(visible_to, role,
 
     assert f'."clinic_id" = {clinic.id.hex}' in sql.replace("-", "")
     assert "patients_patient" not in sql and "triage_assessment\" ON" not in sql
+
+
+@pytest.mark.parametrize("visible_to", [assessments_visible_to, referrals_visible_to, escalations_visible_to])
+def test_a_clinics_count_reads_its_own_part_of_an_index(visible_to, on_call):
+    """The clinic leads an index of each list: counting a small clinic does not read every clinic's rows."""
+    ours, theirs = ClinicFactory(), ClinicFactory()
+    triaged_emergency(clinic=ours)
+    for _ in range(3):
+        triaged_emergency(clinic=theirs)
+    staff = UserFactory(role=Role.STAFF, clinic=ours)
+    sql, params = visible_to(user=staff).order_by().values("pk").query.sql_with_params()
+
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE triage_assessment, referrals_referral, notifications_escalation")
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute(f"EXPLAIN SELECT COUNT(*) FROM ({sql}) AS listed", params)  # noqa: S608 (compiled by Django)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+
+    assert "Index Cond: (clinic_id = " in plan, plan
