@@ -19,8 +19,9 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.safestring import SafeString
 from simple_history.admin import SimpleHistoryAdmin
 
 from audit.actions import audit_read
@@ -233,6 +234,12 @@ class ReferralMoveForm(forms.Form):
         return actions.referral_cancel(reason=data["reason"], **common)
 
 
+def _options(choices, *, selected: str | None = None) -> SafeString:
+    """The `<option>`s of (value, label) pairs, escaped, `selected` marked."""
+    return format_html_join("", '<option value="{}"{}>{}</option>',
+                            ((value, " selected" if value == selected else "", label) for value, label in choices))
+
+
 def _json_contains_supported() -> bool:
     from django.db import connection
 
@@ -352,13 +359,19 @@ class ReferralAdmin(AuditedAdminMixin, ScopedAdminMixin, PlainActionCheckboxMixi
         shown = [referral for column in columns for referral in column.referrals]
         audit_read(user=request.user, objects=shown, request=request)
         partners = list(Partner.objects.filter(active=True).order_by("name"))
+        # Each select's options made once for the page, not once per card: a board holds up to 300 cards.
+        partner_options = {}
         for referral in shown:
             referral.moves = dict(moves_from(referral))
-            referral.partner_choices = [partner for partner in partners if partner.takes(referral.specialty)]
+            if referral.specialty not in partner_options:
+                partner_options[referral.specialty] = _options(
+                    (partner.pk, partner.name) for partner in partners if partner.takes(referral.specialty))
+            referral.partner_options = partner_options[referral.specialty]
         return TemplateResponse(request, "admin/referrals/referral/board.html", {
             **self.admin_site.each_context(request), "title": "Referrals board", "columns": columns,
             "can_move": self.has_change_permission(request), "opts": Referral._meta,
-            "decline_reasons": DeclineReason.choices, "board_url": request.get_full_path(),
+            "decline_options": _options(DeclineReason.choices, selected=DeclineReason.OTHER),
+            "board_url": request.get_full_path(),
             # `{% csrf_token %}`'s markup, made once for the page's few hundred forms.
             "csrf_input": format_html('<input type="hidden" name="csrfmiddlewaretoken" value="{}">',
                                       get_token(request)),

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from audit.models import AuditEvent
 from notifications.models import Escalation
+from referrals import actions as referral_actions
 from referrals.models import PartnerWebhookEvent, Referral, WebhookOutcome
 from tests.factories import EMERGENCY, ROUTINE, URGENT, PatientFactory, answers
 from tests.referrals.conftest import signed_headers
@@ -156,6 +157,25 @@ def test_the_board_shows_columns_by_status_with_the_sla_clock_and_partner_events
     assert f'data-referral="{first.pk}"' in proposed and 'class="card overdue"' in proposed
     assert "Overdue by 3 h" in proposed and 'value="send"' in proposed
     assert f'data-referral="{second.pk}"' in sent and 'value="accept"' in sent and "Kept for review" in sent
+
+
+def test_each_card_offers_the_partners_taking_its_specialty_and_the_decline_reasons(
+        signed_in, desk, triaged, partner, patient):
+    first, second = Referral.objects.filter(assessment=triaged(patient)).order_by("created_at")
+    send(second, partner, desk)
+    only_first, _ = referral_actions.partner_create(name="Clínica <Sur> & Co", slug="sur",
+                                                    specialties=[first.specialty])
+
+    page = signed_in.get("/admin/referrals/referral/board/").content.decode()
+
+    def card(referral):
+        start = page.index(f'data-referral="{referral.pk}"')
+        return page[start:page.index("</article>", start)]
+    assert f'<option value="{only_first.pk}">Clínica &lt;Sur&gt; &amp; Co</option>' in card(first)
+    assert f'<option value="{partner.pk}">Hospital Norte</option>' in card(first)
+    assert 'name="reason_code"' not in card(first)  # a proposed referral has not been declined by anyone
+    assert '<option value="other" selected>Other</option>' in card(second)
+    assert '<option value="no_capacity">No capacity</option>' in card(second)
 
 
 def test_a_move_on_the_board_goes_through_the_action_recorded_as_admin_and_comes_back(
