@@ -66,7 +66,8 @@ class Escalation(BaseModel):
             )
         ]
         indexes = [
-            # The list's order, with the id: a deep page's keys read it alone.
+            # The list's order for everyone's list (the superuser's), with the id: a deep page's keys read it
+            # alone. (Its clinic is left from before the index below: not worth rebuilding the index to drop.)
             models.Index(fields=["-opened_at"], include=["clinic", "id"], name="escalation_order_idx"),
             # A clinic's list in its order: its count and its pages' keys read its own part of the index alone,
             # costing what the clinic holds, not what the region holds.

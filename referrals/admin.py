@@ -8,6 +8,8 @@ Staff see their clinic's referrals only (referrals.selectors.referrals_visible_t
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
@@ -234,7 +236,7 @@ class ReferralMoveForm(forms.Form):
         return actions.referral_cancel(reason=data["reason"], **common)
 
 
-def _options(choices, *, selected: str | None = None) -> SafeString:
+def _option_tags(choices: Iterable[tuple[object, str]], *, selected: str | None = None) -> SafeString:
     """The `<option>`s of (value, label) pairs, escaped, `selected` marked."""
     return format_html_join("", '<option value="{}"{}>{}</option>',
                             ((value, " selected" if value == selected else "", label) for value, label in choices))
@@ -360,17 +362,17 @@ class ReferralAdmin(AuditedAdminMixin, ScopedAdminMixin, PlainActionCheckboxMixi
         audit_read(user=request.user, objects=shown, request=request)
         partners = list(Partner.objects.filter(active=True).order_by("name"))
         # Each select's options made once for the page, not once per card: a board holds up to 300 cards.
-        partner_options = {}
+        partner_options_by_specialty = {}
         for referral in shown:
             referral.moves = dict(moves_from(referral))
-            if referral.specialty not in partner_options:
-                partner_options[referral.specialty] = _options(
+            if referral.specialty not in partner_options_by_specialty:
+                partner_options_by_specialty[referral.specialty] = _option_tags(
                     (partner.pk, partner.name) for partner in partners if partner.takes(referral.specialty))
-            referral.partner_options = partner_options[referral.specialty]
+            referral.partner_options = partner_options_by_specialty[referral.specialty]
         return TemplateResponse(request, "admin/referrals/referral/board.html", {
             **self.admin_site.each_context(request), "title": "Referrals board", "columns": columns,
             "can_move": self.has_change_permission(request), "opts": Referral._meta,
-            "decline_options": _options(DeclineReason.choices, selected=DeclineReason.OTHER),
+            "decline_options": _option_tags(DeclineReason.choices, selected=DeclineReason.OTHER),
             "board_url": request.get_full_path(),
             # `{% csrf_token %}`'s markup, made once for the page's few hundred forms.
             "csrf_input": format_html('<input type="hidden" name="csrfmiddlewaretoken" value="{}">',

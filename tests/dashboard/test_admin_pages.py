@@ -162,18 +162,22 @@ def test_the_board_shows_columns_by_status_with_the_sla_clock_and_partner_events
 def test_each_card_offers_the_partners_taking_its_specialty_and_the_decline_reasons(
         signed_in, desk, triaged, partner, patient):
     first, second = Referral.objects.filter(assessment=triaged(patient)).order_by("created_at")
-    send(second, partner, desk)
     only_first, _ = referral_actions.partner_create(name="Clínica <Sur> & Co", slug="sur",
                                                     specialties=[first.specialty])
 
-    page = signed_in.get("/admin/referrals/referral/board/").content.decode()
-
     def card(referral):
+        page = signed_in.get("/admin/referrals/referral/board/").content.decode()
         start = page.index(f'data-referral="{referral.pk}"')
         return page[start:page.index("</article>", start)]
+
     assert f'<option value="{only_first.pk}">Clínica &lt;Sur&gt; &amp; Co</option>' in card(first)
     assert f'<option value="{partner.pk}">Hospital Norte</option>' in card(first)
+    assert f'<option value="{partner.pk}">Hospital Norte</option>' in card(second)
+    assert f'value="{only_first.pk}"' not in card(second)  # it does not take the second's specialty
     assert 'name="reason_code"' not in card(first)  # a proposed referral has not been declined by anyone
+
+    send(second, partner, desk)
+
     assert '<option value="other" selected>Other</option>' in card(second)
     assert '<option value="no_capacity">No capacity</option>' in card(second)
 
