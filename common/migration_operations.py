@@ -6,6 +6,9 @@ intake for the seconds the build takes. Elsewhere (SQLite, for `make run`),
 the plain statements, which that database runs at once. A migration using
 them sets `atomic = False`, as PostgreSQL requires.
 
+`ForeignKeyIndexDropped` drops a foreign key's own index, and not its
+constraint, where another index leads with the same column.
+
 And the steps of a patient's clinic copied onto a big table while the service
 runs (`clinic_column_added`, then `clinic_column_required` in the next
 migration): the column empty, a trigger filling it for an older release's
@@ -79,6 +82,34 @@ class RequireWithoutScanLock(AlterField):
         column = model._meta.get_field(self.name).column
         check = f"{model._meta.db_table}_{column}_not_null"[:63]
         return tuple(schema_editor.quote_name(name) for name in (model._meta.db_table, column, check))
+
+
+class ForeignKeyIndexDropped(AlterField):
+    """AlterField of a foreign key to `db_index=False` dropping its index, nothing else; concurrently on PostgreSQL.
+
+    For a foreign key whose column leads another index already (a (patient, date) index serves every
+    look-up by patient): the key's own index only costs each insert. Django's AlterField would also
+    drop the foreign key constraint and add it back, which checks every row under a lock that holds
+    up writes. Back, the index is built again (concurrently on PostgreSQL). The migration sets
+    `atomic = False`, as PostgreSQL requires for concurrent statements.
+    """
+
+    def database_forwards(self, app_label, schema_editor, from_state, to_state):
+        model = from_state.apps.get_model(app_label, self.model_name)
+        column = model._meta.get_field(self.name).column
+        declared = {index.name for index in model._meta.indexes}
+        concurrently = "CONCURRENTLY " if schema_editor.connection.vendor == "postgresql" else ""
+        for name in schema_editor._constraint_names(model, [column], index=True, type_=models.Index.suffix,
+                                                    exclude=declared):
+            schema_editor.execute(f"DROP INDEX {concurrently}IF EXISTS {schema_editor.quote_name(name)}")
+
+    def database_backwards(self, app_label, schema_editor, from_state, to_state):
+        model = to_state.apps.get_model(app_label, self.model_name)
+        field = model._meta.get_field(self.name)
+        if schema_editor.connection.vendor == "postgresql":
+            schema_editor.execute(schema_editor._create_index_sql(model, fields=[field], concurrently=True))
+        else:
+            schema_editor.execute(schema_editor._create_index_sql(model, fields=[field]))
 
 
 COPY_BATCH_ROWS = 10_000

@@ -78,7 +78,8 @@ class Partner(BaseModel):
 
 class Referral(BaseModel):
     assessment = models.ForeignKey(Assessment, on_delete=models.PROTECT, related_name="referrals")
-    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="referrals")
+    # No index of its own: the (patient, -created_at) index serves every look-up by patient.
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="referrals", db_index=False)
     # The patient's clinic (the assessment's copy of it): a clinic's lists are scoped by this column.
     clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="+", db_index=False)
     specialty = models.CharField(max_length=32, choices=Specialty.choices)

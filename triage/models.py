@@ -21,7 +21,8 @@ class AssessmentStatus(models.TextChoices):
 class Assessment(BaseModel):
     """One submission of answers about one patient's foot drop."""
 
-    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="assessments")
+    # No index of its own: `assessment_patient_idx` (patient, -submitted_at) serves every look-up by patient.
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="assessments", db_index=False)
     # The patient's clinic, copied when the assessment is stored: a clinic's lists are scoped by this column,
     # read from their indexes, instead of by a join to every patient it has. A patient never changes clinic
     # (no action moves one; the admin shows it read-only once the patient exists).
