@@ -105,11 +105,10 @@ class ForeignKeyIndexDropped(AlterField):
 
     def database_backwards(self, app_label, schema_editor, from_state, to_state):
         model = to_state.apps.get_model(app_label, self.model_name)
-        field = model._meta.get_field(self.name)
-        if schema_editor.connection.vendor == "postgresql":
-            schema_editor.execute(schema_editor._create_index_sql(model, fields=[field], concurrently=True))
-        else:
-            schema_editor.execute(schema_editor._create_index_sql(model, fields=[field]))
+        concurrently = {"concurrently": True} if schema_editor.connection.vendor == "postgresql" else {}
+        # Django's own statement for a key's index: the same name the key had before.
+        schema_editor.execute(schema_editor._create_index_sql(model, fields=[model._meta.get_field(self.name)],
+                                                              **concurrently))
 
 
 COPY_BATCH_ROWS = 10_000
