@@ -12,8 +12,9 @@ process of their own; one active tier-1 contact gets an SMS and an email per cas
 Measured, for each emergency case sent at a steady rate (open loop): from
 when its `POST /api/v1/assessments/` was due to when its SMS request arrived
 at the fake Twilio. That path is one broker hop (web -> worker: triage, which
-opens the escalation and writes the tier-1 pages in its transaction, then, once
-that commits, queues the email for another worker and sends the SMS itself)
+evaluates the answers, opens the escalation and writes the tier-1 pages in a
+transaction of their own, then, once that commits, queues the email for another
+worker and sends the SMS itself, before it writes the result and the referrals)
 plus the work of each.
 
 The floor, measured in the same run and through the same broker while the
@@ -219,12 +220,12 @@ def stages(twilio: Fakes, due_at: dict[str, float]) -> dict[str, list[float]]:
         "escalation__case_code",
     )
     out: dict[str, list[float]] = {
-        "POST due -> assessment stored (web)": [], "stored -> escalation opened (hop 1, triage)": [],
+        "POST due -> assessment stored (web)": [], "stored -> escalation opened (hop 1, evaluation)": [],
         "opened -> SMS claimed (pages, commit)": [], "claimed -> SMS at Twilio (HTTP)": [],
     }
     for assessment_id, submitted_at, opened_at, claimed_at, code in sms:
         out["POST due -> assessment stored (web)"].append(submitted_at.timestamp() - due_at[str(assessment_id)])
-        out["stored -> escalation opened (hop 1, triage)"].append((opened_at - submitted_at).total_seconds())
+        out["stored -> escalation opened (hop 1, evaluation)"].append((opened_at - submitted_at).total_seconds())
         if claimed_at is not None:
             out["opened -> SMS claimed (pages, commit)"].append((claimed_at - opened_at).total_seconds())
             if code in twilio.arrivals:

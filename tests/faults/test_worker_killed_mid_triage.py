@@ -1,17 +1,19 @@
 """A worker killed with SIGKILL while it triages an emergency: triaged, escalated and paged exactly once.
 
 tests/notifications/test_worker_killed_mid_send.py kills a worker while Twilio holds its SMS request. Here
-the worker dies earlier, inside the triage task that writes the result and opens the escalation. To kill
-it at a known point without touching our code, a second database connection holds a row lock the task
-needs, and the test waits until PostgreSQL shows the worker's backend blocked behind it:
+the worker dies inside the triage task. A worker triages an emergency in two transactions: the escalation
+and its pages first (their SMS leaves as soon as they commit), then the result and the referrals, and the
+assessment stays pending until the second commits. To kill the worker at a known point without touching
+our code, a second database connection holds a row lock the task needs, and the test waits until
+PostgreSQL shows the worker's backend blocked behind it:
 
-* the patient row (FOR NO KEY UPDATE, as an edit of the patient takes): the task is stuck at its first
-  statement, which locks the assessment joined with its patient, before it has written anything; the
-  transaction dies with the worker.
-* the on-call contact row (FOR UPDATE): the task has written everything (result, referrals, escalation,
-  pages) and is in COMMIT, where PostgreSQL checks the pages' deferred foreign key to the contact. The
-  backend finishes that COMMIT once the lock goes, though its worker is dead: committed, but the pages'
-  send tasks, enqueued on commit by the worker, never are.
+* the on-call contact row (FOR UPDATE): the task has written the escalation and its pages and is in the
+  first COMMIT, where PostgreSQL checks the pages' deferred foreign key to the contact. The backend
+  finishes that COMMIT once the lock goes, though its worker is dead: committed, but the pages' send
+  tasks, enqueued on commit by the worker, never are, and no result is written.
+* the patient row (FOR NO KEY UPDATE, as an edit of the patient takes): the task has paged and is stuck
+  at the second transaction's first statement, which locks the assessment joined with its patient; that
+  transaction dies with the worker, and the assessment is left pending with its escalation open.
 
 Either way the triage task stays unacknowledged in Redis (acks_late), to come back after the visibility
 timeout; the replacement worker runs with a 1 s timeout so that this happens within the test.
@@ -34,6 +36,7 @@ from django.db import connection
 
 from notifications.actions import notifications_redispatch_stuck
 from notifications.models import Escalation, Notification, OnCallContact
+from referrals.models import Referral
 from tests.factories import EMERGENCY
 from tests.notifications.conftest import contact
 from tests.worker import WorkerProcess, purge_broker, wait_until
@@ -148,12 +151,27 @@ def dead_worker_sessions_ended() -> None:
     wait_until(lambda: other_sessions() == 0, message="the killed worker's database sessions to end")
 
 
+REPLACEMENT_VISIBILITY_TIMEOUT = 1
+
+
 def replacement_worker(worker_env) -> WorkerProcess:
-    """A new worker (start it), with a visibility timeout short enough to get the killed worker's task back."""
-    return WorkerProcess(env={**worker_env, "CELERY_VISIBILITY_TIMEOUT": "1"}, log_name="faults-worker-replacement")
+    """A new worker (start it), with a visibility timeout short enough to get the killed worker's task back.
+
+    Returned once the killed worker's messages are older than that timeout: kombu looks for such messages
+    as the worker starts and then, throttled, only every minute or two.
+    """
+    client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    taken_at = [score for _, score in client.zrange(f"{settings.BROKER_KEY_PREFIX}unacked_index", 0, -1,
+                                                    withscores=True)]
+    time.sleep(max(0.0, max(taken_at, default=0) + REPLACEMENT_VISIBILITY_TIMEOUT + 0.5 - time.time()))
+    return WorkerProcess(env={**worker_env, "CELERY_VISIBILITY_TIMEOUT": str(REPLACEMENT_VISIBILITY_TIMEOUT)},
+                         log_name="faults-worker-replacement")
 
 
 def paged_once(*, escalation, paged, fake_twilio, smtp_sink) -> dict:
+    """Both pages sent once, and the result written (it follows the pages)."""
+    wait_until(lambda: Assessment.objects.get(pk=escalation.assessment_id).status == "triaged",
+               message="the result to be written")
     wait_until(lambda: set(Notification.objects.filter(escalation=escalation).values_list("status", flat=True))
                == {"sent"}, message="both pages to be sent")
     sms = [paged.phone.as_e164 for r in fake_twilio.sent_to(paged.phone.as_e164)
@@ -167,54 +185,60 @@ def paged_once(*, escalation, paged, fake_twilio, smtp_sink) -> dict:
             "duplicates": duplicates(sms) + duplicates(mail)}
 
 
-def test_a_worker_killed_before_the_triage_commits_leaves_nothing_and_the_sweep_triages_and_pages_once(
+def test_a_worker_killed_after_the_page_leaves_the_assessment_pending_and_the_sweep_writes_the_result_paging_once(
     worker, worker_env, api_as, staff, patient, fake_twilio, smtp_sink
 ):
     paged = contact(1)
     started = time.monotonic()
-    # The triage locks its assessment and, through the join, the patient: a clinician editing the patient
-    # (FOR NO KEY UPDATE, which the submission's foreign key check does not wait for) holds it up.
+    # The result's transaction locks the assessment and, through the join, the patient: a clinician editing the
+    # patient (FOR NO KEY UPDATE, which the submission's foreign key check does not wait for) holds it up.
     assessment_id, task_id, statement = kill_while_triaging(
         kill=worker.kill, client=api_as(staff), patient=patient,
         lock=(patient._meta.db_table, patient.pk, "NO KEY UPDATE"),
     )
-    assert statement.startswith(f'SELECT "{Assessment._meta.db_table}"."id"'), "the task's first statement"
+    # (pg_stat_activity cuts the statement short of its FOR UPDATE; the first transaction's read takes no lock)
+    assert statement.startswith(f'SELECT "{Assessment._meta.db_table}"."id"'), "the result's first statement"
     dead_worker_sessions_ended()
 
+    # Paged, and nothing of the result: the assessment is still pending, so the triage sweep finds it
+    escalation = Escalation.objects.get(assessment_id=assessment_id)
+    assert len(fake_twilio.sent_to(paged.phone.as_e164)) == 1, "the SMS left before the result was written"
     assert Assessment.objects.get(pk=assessment_id).status == "pending"
     assert not Evaluation.objects.filter(assessment_id=assessment_id).exists()
-    assert not Escalation.objects.filter(assessment_id=assessment_id).exists()
+    assert not Referral.objects.filter(assessment_id=assessment_id).exists()
 
-    # The triage sweep (its grace elapsed) and a new worker, which also gets the killed task back
     assert assessments_requeue_pending(older_than_seconds=0) == 1
     replacement = replacement_worker(worker_env)
     try:
         replacement.start()
-        escalation = wait_until(lambda: Escalation.objects.filter(assessment_id=assessment_id).first(),
-                                message="the escalation to open")
         paged_once(escalation=escalation, paged=paged, fake_twilio=fake_twilio, smtp_sink=smtp_sink)
         wait_until(lambda: succeeded_in_log(replacement, task_id), message="the killed task to run again")
         wait_until(lambda: not unacked_tasks(), message="every task to be acknowledged")
     finally:
         replacement.stop()
 
-    assert Assessment.objects.get(pk=assessment_id).enqueue_attempts == 2
+    triaged = Assessment.objects.select_related("current_evaluation").get(pk=assessment_id)
+    assert triaged.urgency == "emergency"
+    assert sorted(Referral.objects.filter(assessment_id=assessment_id).values_list("specialty", flat=True)) == sorted(
+        triaged.current_evaluation.recommended_specialties
+    )
+    assert triaged.enqueue_attempts == 2
     assert triage_runs_in_log(replacement, assessment_id) == 2, "the swept task and the killed one, redelivered"
-    record_figures("worker-killed-before-commit", {
-        "killed_while": statement.split()[0], "triage_task_runs": 1 + triage_runs_in_log(replacement, assessment_id),
+    record_figures("worker-killed-after-the-page", {
+        "killed_while": "SELECT ... FOR UPDATE", "triage_task_runs": 1 + triage_runs_in_log(replacement, assessment_id),
         "recovered_by": "triage sweep",
         "submit_to_all_acknowledged_seconds": round(time.monotonic() - started, 2),
         **paged_once(escalation=escalation, paged=paged, fake_twilio=fake_twilio, smtp_sink=smtp_sink),
     })
 
 
-def test_a_worker_killed_while_the_triage_commits_leaves_the_pages_to_the_outbox_sweep_sent_once(
+def test_a_worker_killed_while_its_pages_commit_leaves_them_to_the_outbox_sweep_and_the_result_to_the_triage_sweep(
     worker, worker_env, api_as, staff, patient, fake_twilio, smtp_sink
 ):
     paged = contact(1)
     started = time.monotonic()
-    # Everything is written; COMMIT checks the pages' deferred foreign key to the contact (FOR KEY SHARE),
-    # which waits for a contact row being edited (FOR UPDATE).
+    # The escalation and its pages are written; COMMIT checks the pages' deferred foreign key to the contact
+    # (FOR KEY SHARE), which waits for a contact row being edited (FOR UPDATE).
     assessment_id, task_id, statement = kill_while_triaging(
         kill=worker.kill, client=api_as(staff), patient=patient,
         lock=(OnCallContact._meta.db_table, paged.pk, "UPDATE"),
@@ -222,15 +246,16 @@ def test_a_worker_killed_while_the_triage_commits_leaves_the_pages_to_the_outbox
     assert statement.strip().upper() == "COMMIT"
     dead_worker_sessions_ended()
 
-    # The backend committed for its dead worker: triaged and escalated, pages written, none enqueued
-    assert Assessment.objects.get(pk=assessment_id).status == "triaged"
+    # The backend committed for its dead worker: escalated, pages written, none enqueued, no result yet
     escalation = Escalation.objects.get(assessment_id=assessment_id)
     assert set(Notification.objects.filter(escalation=escalation).values_list("status", flat=True)) == {"queued"}
     assert not fake_twilio.requests_to(paged.phone.as_e164)
+    assert Assessment.objects.get(pk=assessment_id).status == "pending"
+    assert not Evaluation.objects.filter(assessment_id=assessment_id).exists()
 
-    # The outbox sweep (its grace elapsed), the triage sweep (nothing to do), and a new worker
+    # The outbox sweep and the triage sweep (their graces elapsed), and a new worker
     assert notifications_redispatch_stuck(queued_grace_seconds=0, sending_lease_seconds=3600) == 2
-    assert assessments_requeue_pending(older_than_seconds=0) == 0
+    assert assessments_requeue_pending(older_than_seconds=0) == 1
     replacement = replacement_worker(worker_env)
     try:
         replacement.start()
@@ -240,10 +265,11 @@ def test_a_worker_killed_while_the_triage_commits_leaves_the_pages_to_the_outbox
     finally:
         replacement.stop()
 
-    assert triage_runs_in_log(replacement, assessment_id) == 1, "the killed task, redelivered"
-    record_figures("worker-killed-in-commit", {
+    assert Referral.objects.filter(assessment_id=assessment_id).exists()
+    assert triage_runs_in_log(replacement, assessment_id) == 2, "the swept task and the killed one, redelivered"
+    record_figures("worker-killed-in-the-pages-commit", {
         "killed_while": "COMMIT", "triage_task_runs": 1 + triage_runs_in_log(replacement, assessment_id),
-        "recovered_by": "outbox sweep",
+        "recovered_by": "outbox sweep and triage sweep",
         "submit_to_all_acknowledged_seconds": round(time.monotonic() - started, 2),
         **paged_once(escalation=escalation, paged=paged, fake_twilio=fake_twilio, smtp_sink=smtp_sink),
     })
