@@ -57,7 +57,7 @@ def referral_targets(recommended_specialties: list[str]) -> list[str]:
 
 
 # Called inside the triage transaction: no savepoint of its own, and a few bulk inserts whatever the
-# number of referrals (each round trip is on the path of an emergency's page).
+# number of referrals (each round trip is a worker's, once per assessment).
 @transaction.atomic(savepoint=False)
 def referrals_propose(
     *, assessment: Assessment, recommended_specialties: list[str], priority: str,

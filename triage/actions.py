@@ -48,62 +48,88 @@ def enqueue_triage(*, assessment_id: uuid.UUID) -> bool:
     """Hand the assessment to a worker; if the broker is down, the pending sweep will."""
     from .tasks import triage_assessment
 
+    return _enqueue(triage_assessment, assessment_id=assessment_id)
+
+
+def enqueue_triage_result(*, assessment_id: uuid.UUID) -> bool:
+    """Have a worker write the result of an emergency already paged; if the broker is down, the pending sweep will."""
+    from .tasks import write_triage_result
+
+    return _enqueue(write_triage_result, assessment_id=assessment_id)
+
+
+def _enqueue(task, *, assessment_id: uuid.UUID) -> bool:
     try:
-        triage_assessment.delay(str(assessment_id))
-    except Exception:  # any broker error: the assessment is stored, the sweep re-enqueues it
-        logger.warning("triage not enqueued; the pending sweep will retry", extra={"assessment_id": str(assessment_id)})
+        task.delay(str(assessment_id))
+    except Exception:  # any broker error: the assessment is stored and pending, the sweep re-enqueues it
+        logger.warning("triage not enqueued; the pending sweep will retry",
+                       extra={"assessment_id": str(assessment_id), "task": task.name})
         return False
     return True
 
 
-def assessment_triage(
-    *, assessment_id: uuid.UUID, ruleset_version: str | None = None, send_sms_here: bool = False
-) -> Evaluation:
+def assessment_triage(*, assessment_id: uuid.UUID, ruleset_version: str | None = None) -> Evaluation:
     """Evaluate an assessment under a ruleset, once: a second call returns the same evaluation.
 
     The result, its referrals and (for an emergency) the escalation are written in
-    one transaction, so that none exists without the others, but for one case:
-    a worker (`send_sms_here`) triaging a pending emergency pages first. The
-    escalation and its tier-1 pages commit on their own and the worker sends the
-    SMS (see `notifications.actions.escalation_open`); the result and the
-    referrals follow in a second transaction. Until that commits the assessment
-    stays pending, so a triage that stopped between the two (a worker killed, the
-    database gone) is run again by the pending sweep, and the run finds the
-    escalation open and pages nobody twice.
+    one transaction, so that none exists without the others.
     """
     ruleset = get_ruleset(ruleset_version) if ruleset_version else CURRENT_RULESET
-    paged_first = send_sms_here and _emergency_paged_first(assessment_id=assessment_id, ruleset=ruleset)
     with transaction.atomic(), audit_writes_batched():
-        assessment = Assessment.objects.select_for_update().select_related("patient").get(pk=assessment_id)
-        # Only a triage gives a result, and it leaves the assessment triaged: a pending one has none to look up.
-        first_result = assessment.status == AssessmentStatus.PENDING
-        if not first_result:
-            existing = assessment.evaluations.filter(ruleset_version=ruleset.version).first()
-            if existing is not None:
-                return existing
-        evaluation = _evaluation_create(assessment=assessment, result=_evaluate(assessment, ruleset))
-        _assessment_adopt(assessment=assessment, evaluation=evaluation)
-        _follow_effective_urgency(assessment=assessment, evaluation=evaluation, by=None, send_sms_here=send_sms_here,
-                                  first_result=first_result, paged=paged_first)
+        return _triage_locked(assessment=_locked_for_triage(assessment_id), ruleset=ruleset)
+
+
+def assessment_triage_paging_first(*, assessment_id: uuid.UUID) -> Evaluation | None:
+    """The triage worker's: as `assessment_triage`, but a pending emergency is paged before its result is written.
+
+    The page is the hot path of an emergency. Its escalation and tier-1 pages
+    commit with the assessment's urgency, nothing else; then this worker hands
+    the result (evaluation, referrals: about 40 % of the triage's writes) to
+    another worker, the emails to others, and sends the SMS itself (see
+    `notifications.actions.escalation_open`): the result waits neither for the
+    SMS nor for Twilio. Until the result commits the assessment is pending, so a
+    result lost on the way (the broker down, a worker killed) is the pending
+    sweep's, whose run finds the escalation open and pages nobody twice.
+    Returns the evaluation, or None when the result is left to the other task.
+    """
+    with transaction.atomic(), audit_writes_batched():
+        assessment = _locked_for_triage(assessment_id)
+        if assessment.status == AssessmentStatus.PENDING and (
+            _evaluate(assessment, CURRENT_RULESET).urgency == Urgency.EMERGENCY
+        ):
+            _page_before_the_result(assessment=assessment)
+            return None
+        return _triage_locked(assessment=assessment, ruleset=CURRENT_RULESET)
+
+
+def _locked_for_triage(assessment_id: uuid.UUID) -> Assessment:
+    return Assessment.objects.select_for_update().select_related("patient").get(pk=assessment_id)
+
+
+def _triage_locked(*, assessment: Assessment, ruleset: Ruleset) -> Evaluation:
+    # Only a triage gives a result, and it leaves the assessment triaged: a pending one has none to look up.
+    first_result = assessment.status == AssessmentStatus.PENDING
+    if not first_result:
+        existing = assessment.evaluations.filter(ruleset_version=ruleset.version).first()
+        if existing is not None:
+            return existing
+    evaluation = _evaluation_create(assessment=assessment, result=_evaluate(assessment, ruleset))
+    _assessment_adopt(assessment=assessment, evaluation=evaluation)
+    _follow_effective_urgency(assessment=assessment, evaluation=evaluation, by=None, first_result=first_result)
     return evaluation
 
 
-def _emergency_paged_first(*, assessment_id: uuid.UUID, ruleset: Ruleset) -> bool:
-    """Open a pending emergency's escalation in a transaction of its own; its SMS leaves once that commits.
+def _page_before_the_result(*, assessment: Assessment) -> None:
+    """The urgency, recorded (the contract shows an escalation only beside an emergency), and the escalation.
 
-    The page is the hot path of an emergency: the result's rows and the
-    referrals (about 40 % of the triage's writes) wait until it has gone. The
-    assessment's urgency is set with the escalation, as the contract has it (an
-    escalation only beside an emergency); its status and its history follow
-    with the result.
+    Once this commits, the result's task is enqueued before the pages are
+    dispatched: on_commit callbacks run in the order they were registered.
     """
-    assessment = Assessment.objects.select_related("patient").get(pk=assessment_id)
-    if assessment.status != AssessmentStatus.PENDING or _evaluate(assessment, ruleset).urgency != Urgency.EMERGENCY:
-        return False
-    with transaction.atomic(), audit_writes_batched():
-        Assessment.objects.filter(pk=assessment.pk).update(urgency=Urgency.EMERGENCY, updated_at=timezone.now())
-        escalation_open(assessment=assessment, send_sms_here=True)
-    return True
+    if assessment.urgency != Urgency.EMERGENCY:  # a run after a lost result finds it set already
+        assessment.urgency = Urgency.EMERGENCY
+        assessment.save(update_fields=["urgency", "updated_at"])
+    transaction.on_commit(lambda: enqueue_triage_result(assessment_id=assessment.pk))
+    escalation_open(assessment=assessment, send_sms_here=True)
 
 
 def assessment_retriage(*, assessment: Assessment, ruleset_version: str, by: User) -> Evaluation:
@@ -117,7 +143,10 @@ def assessment_retriage(*, assessment: Assessment, ruleset_version: str, by: Use
             f"This assessment already has a result under ruleset {ruleset_version}.", field="ruleset_version"
         )
     with transaction.atomic():
-        assessment = Assessment.objects.select_for_update().select_related("patient").get(pk=assessment.pk)
+        assessment = _locked_for_triage(assessment.pk)
+        if assessment.status == AssessmentStatus.PENDING:
+            # The worker's triage comes first: it may have paged already, and its result would replace this one.
+            raise Conflict("This assessment is not triaged yet.", field="assessment")
         result = _evaluate(assessment, get_ruleset(ruleset_version))
         evaluation = _evaluation_create(assessment=assessment, result=result)
         _assessment_adopt(assessment=assessment, evaluation=evaluation)
@@ -191,10 +220,9 @@ def _assessment_adopt(*, assessment: Assessment, evaluation: Evaluation) -> None
 
 
 def _follow_effective_urgency(
-    *, assessment: Assessment, evaluation: Evaluation, by: User | None, send_sms_here: bool = False,
-    first_result: bool = False, paged: bool = False,
+    *, assessment: Assessment, evaluation: Evaluation, by: User | None, first_result: bool = False,
 ) -> None:
-    """The effective urgency drives referrals and paging, in the caller's transaction; `paged`: opened already."""
+    """The effective urgency drives referrals and paging, in the caller's transaction."""
     urgency = evaluation.effective_urgency
     if not first_result:  # a first result has no referrals yet to re-prioritise
         referrals_reprioritise(assessment=assessment, priority=urgency)
@@ -202,8 +230,8 @@ def _follow_effective_urgency(
         assessment=assessment, recommended_specialties=list(evaluation.recommended_specialties),
         priority=urgency, by=by, first_result=first_result,
     )
-    if urgency == Urgency.EMERGENCY and not paged:
-        escalation_open(assessment=assessment, send_sms_here=send_sms_here)
+    if urgency == Urgency.EMERGENCY:
+        escalation_open(assessment=assessment)
     elif by is not None:
         # A clinician who lowers an emergency has taken the case: the page stops with them.
         escalation_acknowledge_by_override(assessment=assessment, by=by)

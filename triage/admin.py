@@ -223,7 +223,8 @@ class AssessmentAdmin(AuditedAdminMixin, ScopedAdminMixin, PlainActionCheckboxMi
                 done += 1
             except ApplicationError:
                 skipped += 1
-        self.message_user(request, f"Re-triaged {done}; {skipped} already had a result under this ruleset.",
+        self.message_user(request, f"Re-triaged {done}; {skipped} skipped (a result under this ruleset already, "
+                                   "or not triaged yet).",
                           messages.SUCCESS if done else messages.WARNING)
 
     def get_urls(self):

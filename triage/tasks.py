@@ -6,8 +6,13 @@ from . import actions
 
 @shared_task(acks_late=True)
 def triage_assessment(assessment_id: str) -> None:
-    # An emergency's first SMS leaves from here as soon as its result commits: no broker hop before the page.
-    actions.assessment_triage(assessment_id=assessment_id, send_sms_here=True)
+    # An emergency's first SMS leaves from here as soon as its escalation commits: no broker hop before the page.
+    actions.assessment_triage_paging_first(assessment_id=assessment_id)
+
+
+@shared_task(acks_late=True)
+def write_triage_result(assessment_id: str) -> None:
+    actions.assessment_triage(assessment_id=assessment_id)
 
 
 @shared_task

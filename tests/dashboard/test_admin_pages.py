@@ -100,7 +100,7 @@ def test_retriage_is_offered_to_those_who_may_change_evaluations(signed_in, tria
     response = signed_in.post("/admin/triage/assessment/", {"action": "retriage_under_current_ruleset",
                                                            ACTION_CHECKBOX_NAME: [assessment.pk]}, follow=True)
 
-    assert "already had a result under this ruleset" in response.content.decode()
+    assert "Re-triaged 0; 1 skipped (a result under this ruleset already" in response.content.decode()
 
 
 def test_staff_see_only_their_clinics_assessments(signed_in, triaged, elsewhere):

@@ -1,25 +1,25 @@
 """The first SMS of an emergency leaves from the worker that triaged it, as soon as its escalation commits.
 
-No broker hop between the emergency and its page: the triage worker sends
-the tier-1 SMS itself and hands only the emails to other workers, first.
-Whatever it cannot send at once is a task's or the outbox sweep's, as for any
-notification. The escalation and its pages commit before the result and the
-referrals, which follow the SMS; until they do, the assessment is pending.
+No broker hop between the emergency and its page: the triage worker commits
+the escalation and its pages (with the assessment's urgency), hands the result
+(evaluation, referrals) and the emails to other workers, and then sends the
+tier-1 SMS itself. Whatever it cannot send at once is a task's or the outbox
+sweep's, as for any notification. Until the result commits, the assessment is
+pending: a result lost on the way is the pending sweep's.
 """
 
 import pytest
-from django.db import OperationalError
 from django.utils import timezone
 
 import notifications.actions
-import triage.actions
 from notifications.actions import notification_deliver, notification_deliver_written
 from notifications.models import Escalation, Notification, NotificationKind
 from notifications.tasks import send_notification
 from referrals.models import Referral
 from tests.factories import EMERGENCY, URGENT
-from triage.actions import assessment_triage
+from triage.actions import assessment_triage, assessment_triage_paging_first, assessments_requeue_pending
 from triage.models import Assessment
+from triage.tasks import triage_assessment, write_triage_result
 
 from .conftest import contact
 
@@ -38,6 +38,14 @@ def enqueued(monkeypatch):
 
 
 @pytest.fixture
+def results_enqueued(monkeypatch):
+    """The assessments whose result was handed to another worker (published to the broker)."""
+    published = []
+    monkeypatch.setattr(write_triage_result, "delay", published.append)
+    return published
+
+
+@pytest.fixture
 def pending_emergency(patient, staff):
     return Assessment.objects.create(
         patient=patient, clinic=patient.clinic, submitted_by=staff, submitted_at=timezone.now(), answers=EMERGENCY,
@@ -50,13 +58,13 @@ def pages(channel):
 
 
 def test_the_triage_worker_sends_the_tier_1_sms_itself_once_the_escalation_commits(
-    pending_emergency, fake_twilio, enqueued, django_capture_on_commit_callbacks
+    pending_emergency, fake_twilio, enqueued, results_enqueued, django_capture_on_commit_callbacks
 ):
     first, second = contact(1), contact(1)
     contact(2)
 
     with django_capture_on_commit_callbacks(execute=False) as on_commit:
-        assessment_triage(assessment_id=pending_emergency.pk, send_sms_here=True)
+        assessment_triage_paging_first(assessment_id=pending_emergency.pk)
     assert not fake_twilio.requests, "nothing leaves before the escalation is committed"
 
     for callback in on_commit:
@@ -68,6 +76,7 @@ def test_the_triage_worker_sends_the_tier_1_sms_itself_once_the_escalation_commi
         str(pk) for pk in pages("email").values_list("pk", flat=True)
     ), "only the emails go to other workers"
     assert set(pages("email").values_list("status", flat=True)) == {"queued"}
+    assert results_enqueued == [str(pending_emergency.pk)], "the result is another worker's"
 
 
 def test_without_the_worker_s_say_so_every_page_goes_to_the_broker(
@@ -84,13 +93,13 @@ def test_without_the_worker_s_say_so_every_page_goes_to_the_broker(
 
 
 def test_an_sms_the_worker_could_not_send_goes_to_a_task_after_its_backoff(
-    pending_emergency, fake_twilio, enqueued, django_capture_on_commit_callbacks
+    pending_emergency, fake_twilio, enqueued, results_enqueued, django_capture_on_commit_callbacks
 ):
     paged = contact(1)
     fake_twilio.fail(503)
 
     with django_capture_on_commit_callbacks(execute=True):
-        assessment_triage(assessment_id=pending_emergency.pk, send_sms_here=True)
+        assessment_triage_paging_first(assessment_id=pending_emergency.pk)
 
     sms = pages("sms").get()
     assert len(fake_twilio.requests_to(paged.phone.as_e164)) == 1
@@ -117,7 +126,7 @@ def test_a_page_someone_else_claimed_first_is_not_sent_again_from_the_worker(
     assert pages("sms").get().attempts == 1
 
 
-def the_triage_as_it_stands(assessment_id) -> tuple[str, str | None, bool, bool, bool]:
+def the_triage_as_it_stands(assessment_id) -> tuple[str, str, bool, bool, bool]:
     """(status, urgency, has a result, has referrals, has an escalation), as committed."""
     assessment = Assessment.objects.get(pk=assessment_id)
     return (assessment.status, assessment.urgency, assessment.evaluations.exists(),
@@ -126,51 +135,56 @@ def the_triage_as_it_stands(assessment_id) -> tuple[str, str | None, bool, bool,
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_sms_leaves_before_the_result_and_the_referrals_are_written(
-    pending_emergency, fake_twilio, enqueued, monkeypatch
+def test_the_sms_leaves_once_the_escalation_commits_and_the_result_goes_to_another_worker_first(
+    pending_emergency, fake_twilio, enqueued, results_enqueued, monkeypatch
 ):
     paged = contact(1)
     seen_while_sending = []
     send = notifications.actions._transport_send
 
     def send_and_look(notification):
-        seen_while_sending.append(the_triage_as_it_stands(pending_emergency.pk))
+        seen_while_sending.append((*the_triage_as_it_stands(pending_emergency.pk), list(results_enqueued)))
         return send(notification)
 
     monkeypatch.setattr(notifications.actions, "_transport_send", send_and_look)
 
-    assessment_triage(assessment_id=pending_emergency.pk, send_sms_here=True)
+    assert assessment_triage_paging_first(assessment_id=pending_emergency.pk) is None
 
-    assert seen_while_sending == [("pending", "emergency", False, False, True)], "paged first, the result after"
-    assert the_triage_as_it_stands(pending_emergency.pk) == ("triaged", "emergency", True, True, True)
+    assert seen_while_sending == [("pending", "emergency", False, False, True, [str(pending_emergency.pk)])]
     assert len(fake_twilio.sent_to(paged.phone.as_e164)) == 1
+
+    evaluation = assessment_triage(assessment_id=results_enqueued[0])  # the other worker's task
+
+    assert the_triage_as_it_stands(pending_emergency.pk) == ("triaged", "emergency", True, True, True)
+    assert evaluation.urgency == "emergency"
+    assert Notification.objects.count() == 2 and len(fake_twilio.requests) == 1, "nobody paged again"
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_triage_stopped_after_its_page_is_finished_by_the_next_run_without_paging_again(
-    pending_emergency, fake_twilio, enqueued, monkeypatch
+def test_a_result_lost_after_the_page_is_written_by_the_pending_sweep_s_run_without_paging_again(
+    pending_emergency, fake_twilio, enqueued, results_enqueued, monkeypatch
 ):
     paged = contact(1)
+    triage_assessment(str(pending_emergency.pk))  # the task, run here
+    results_enqueued.clear()  # lost: the broker went down, or the worker that took it was killed
+    assert the_triage_as_it_stands(pending_emergency.pk) == ("pending", "emergency", False, False, True)
 
-    def database_gone(**kwargs):
-        raise OperationalError("the connection to the server was lost")
-
-    with monkeypatch.context() as failing:
-        failing.setattr(triage.actions, "referrals_propose", database_gone)
-        with pytest.raises(OperationalError):
-            assessment_triage(assessment_id=pending_emergency.pk, send_sms_here=True)
-    assert the_triage_as_it_stands(pending_emergency.pk) == ("pending", "emergency", False, False, True), "the sweep's"
-
-    evaluation = assessment_triage(assessment_id=pending_emergency.pk, send_sms_here=True)
+    swept = []
+    monkeypatch.setattr(triage_assessment, "delay", swept.append)
+    assert assessments_requeue_pending(older_than_seconds=0) == 1
+    triage_assessment(*swept)
+    write_triage_result(*results_enqueued)
 
     assert the_triage_as_it_stands(pending_emergency.pk) == ("triaged", "emergency", True, True, True)
-    assert Assessment.objects.get(pk=pending_emergency.pk).current_evaluation == evaluation
     assert len(fake_twilio.requests_to(paged.phone.as_e164)) == 1, "paged once"
     assert Notification.objects.count() == 2 and Escalation.objects.count() == 1
+    assert list(Assessment.history.filter(id=pending_emergency.pk).values_list("status", "urgency")) == [
+        ("triaged", "emergency"), ("pending", "emergency"), ("pending", ""),
+    ], "the urgency recorded once, when it was set"
 
 
-def test_an_urgent_case_triaged_by_the_worker_pages_nobody(
-    patient, staff, fake_twilio, enqueued
+def test_an_urgent_case_triaged_by_the_worker_is_written_at_once_and_pages_nobody(
+    patient, staff, fake_twilio, enqueued, results_enqueued, django_capture_on_commit_callbacks
 ):
     urgent = Assessment.objects.create(
         patient=patient, clinic=patient.clinic, submitted_by=staff, submitted_at=timezone.now(), answers=URGENT,
@@ -178,7 +192,9 @@ def test_an_urgent_case_triaged_by_the_worker_pages_nobody(
     )
     contact(1)
 
-    assessment_triage(assessment_id=urgent.pk, send_sms_here=True)
+    with django_capture_on_commit_callbacks(execute=True):
+        evaluation = assessment_triage_paging_first(assessment_id=urgent.pk)
 
+    assert evaluation.urgency == "urgent"
     assert the_triage_as_it_stands(urgent.pk) == ("triaged", "urgent", True, True, False)
-    assert not fake_twilio.requests and not enqueued
+    assert not fake_twilio.requests and not enqueued and not results_enqueued

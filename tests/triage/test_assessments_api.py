@@ -329,6 +329,20 @@ class TestRetriage:
         assert response.status_code == 409
         assert Evaluation.objects.count() == 1
 
+    def test_a_pending_assessment_is_not_retriaged_before_the_worker_triages_it(
+        self, api_as, clinician, patient, newer_ruleset
+    ):
+        client = api_as(clinician)
+        pending = client.post("/api/v1/assessments/", {"patient": str(patient.id), "answers": EMERGENCY},
+                              format="json").json()
+
+        response = client.post(f"/api/v1/assessments/{pending['id']}/retriage/",
+                               {"ruleset_version": newer_ruleset.version}, format="json")
+
+        assert response.status_code == 409
+        assert "assessment" in error_fields(response)
+        assert not Evaluation.objects.exists()
+
     def test_retriage_under_an_unknown_version_is_a_400(self, api_as, clinician, patient):
         client = api_as(clinician)
         assessment = submitted_and_triaged(client, patient, URGENT)
