@@ -91,11 +91,11 @@ def oncall_contact_delete(*, contact: OnCallContact) -> None:
 def escalation_open(*, assessment: Assessment, send_sms_here: bool = False) -> Escalation:
     """Open the escalation of an emergency assessment, once, and page its first tier.
 
-    Called inside the transaction that stores the emergency result, or by a
-    triage worker in a transaction of its own just before that one (see
-    `triage.actions.assessment_triage`): the escalation and the tier-1
-    notifications commit with it, and the notifications are handed to workers
-    as soon as it commits. This is the
+    Called inside the transaction that stores the emergency result, or, by the
+    triage worker, in one that stores only the urgency, the result being
+    another worker's task (see `triage.actions.assessment_triage_paging_first`):
+    the escalation and the tier-1 notifications commit with it, and the
+    notifications are handed to workers as soon as it commits. This is the
     hot path of every emergency, so it costs few queries: the escalation is
     created in the state its first move leaves it in.
 

@@ -48,22 +48,27 @@ def enqueue_triage(*, assessment_id: uuid.UUID) -> bool:
     """Hand the assessment to a worker; if the broker is down, the pending sweep will."""
     from .tasks import triage_assessment
 
-    return _enqueue(triage_assessment, assessment_id=assessment_id)
+    try:
+        triage_assessment.delay(str(assessment_id))
+    except Exception:  # any broker error: the assessment is stored, the sweep re-enqueues it
+        logger.warning("triage not enqueued; the pending sweep will retry", extra={"assessment_id": str(assessment_id)})
+        return False
+    return True
 
 
-def enqueue_triage_result(*, assessment_id: uuid.UUID) -> bool:
-    """Have a worker write the result of an emergency already paged; if the broker is down, the pending sweep will."""
+def enqueue_triage_result(*, assessment_id: uuid.UUID, ruleset_version: str) -> bool:
+    """Have another worker write the result of an emergency just paged, under the ruleset that paged it.
+
+    One attempt, no retries: this worker's SMS waits behind it, and the pending
+    sweep writes a result whose task never reached the broker.
+    """
     from .tasks import write_triage_result
 
-    return _enqueue(write_triage_result, assessment_id=assessment_id)
-
-
-def _enqueue(task, *, assessment_id: uuid.UUID) -> bool:
     try:
-        task.delay(str(assessment_id))
-    except Exception:  # any broker error: the assessment is stored and pending, the sweep re-enqueues it
-        logger.warning("triage not enqueued; the pending sweep will retry",
-                       extra={"assessment_id": str(assessment_id), "task": task.name})
+        write_triage_result.apply_async((str(assessment_id), ruleset_version), retry=False)
+    except Exception:  # any broker error: the assessment stays pending, the sweep re-enqueues its triage
+        logger.warning("triage result not enqueued; the pending sweep will retry",
+                       extra={"assessment_id": str(assessment_id)})
         return False
     return True
 
@@ -72,7 +77,9 @@ def assessment_triage(*, assessment_id: uuid.UUID, ruleset_version: str | None =
     """Evaluate an assessment under a ruleset, once: a second call returns the same evaluation.
 
     The result, its referrals and (for an emergency) the escalation are written in
-    one transaction, so that none exists without the others.
+    one transaction, so that none exists without the others; but see
+    `assessment_triage_paging_first`, the triage worker's, which pages a pending
+    emergency first and leaves its result to this.
     """
     ruleset = get_ruleset(ruleset_version) if ruleset_version else CURRENT_RULESET
     with transaction.atomic(), audit_writes_batched():
@@ -97,7 +104,7 @@ def assessment_triage_paging_first(*, assessment_id: uuid.UUID) -> Evaluation | 
         if assessment.status == AssessmentStatus.PENDING and (
             _evaluate(assessment, CURRENT_RULESET).urgency == Urgency.EMERGENCY
         ):
-            _page_before_the_result(assessment=assessment)
+            _page_before_the_result(assessment=assessment, ruleset=CURRENT_RULESET)
             return None
         return _triage_locked(assessment=assessment, ruleset=CURRENT_RULESET)
 
@@ -119,16 +126,18 @@ def _triage_locked(*, assessment: Assessment, ruleset: Ruleset) -> Evaluation:
     return evaluation
 
 
-def _page_before_the_result(*, assessment: Assessment) -> None:
+def _page_before_the_result(*, assessment: Assessment, ruleset: Ruleset) -> None:
     """The urgency, recorded (the contract shows an escalation only beside an emergency), and the escalation.
 
     Once this commits, the result's task is enqueued before the pages are
-    dispatched: on_commit callbacks run in the order they were registered.
+    dispatched (on_commit callbacks run in the order they were registered): the
+    result waits neither for the SMS nor for Twilio. The pending sweep's grace
+    starts again from this hand-over.
     """
-    if assessment.urgency != Urgency.EMERGENCY:  # a run after a lost result finds it set already
-        assessment.urgency = Urgency.EMERGENCY
-        assessment.save(update_fields=["urgency", "updated_at"])
-    transaction.on_commit(lambda: enqueue_triage_result(assessment_id=assessment.pk))
+    assessment.urgency = Urgency.EMERGENCY  # set already on a run after a lost result; saved for the new hand-over
+    assessment.last_enqueued_at = timezone.now()
+    assessment.save(update_fields=["urgency", "last_enqueued_at", "updated_at"])
+    transaction.on_commit(lambda: enqueue_triage_result(assessment_id=assessment.pk, ruleset_version=ruleset.version))
     escalation_open(assessment=assessment, send_sms_here=True)
 
 

@@ -22,7 +22,7 @@ from common.errors import ApplicationError
 from dashboard.selectors import answers_as_questions, code_label, red_flags_of
 
 from .actions import assessment_retriage, evaluation_override
-from .models import Assessment, Evaluation, Urgency
+from .models import Assessment, AssessmentStatus, Evaluation, Urgency
 from .rules import CURRENT_RULESET
 from .selectors import assessments_visible_to
 
@@ -214,18 +214,20 @@ class AssessmentAdmin(AuditedAdminMixin, ScopedAdminMixin, PlainActionCheckboxMi
     @admin.action(description=f"Re-triage under the current ruleset (version {CURRENT_RULESET.version})",
                   permissions=["retriage"])
     def retriage_under_current_ruleset(self, request, queryset):
-        done = skipped = 0
+        done = pending = already = 0
         for assessment in queryset:
+            if assessment.status == AssessmentStatus.PENDING:  # the worker's triage comes first
+                pending += 1
+                continue
             try:
                 with transaction.atomic():
                     assessment_retriage(assessment=assessment, ruleset_version=CURRENT_RULESET.version,
                                         by=request.user)
                 done += 1
             except ApplicationError:
-                skipped += 1
-        self.message_user(request, f"Re-triaged {done}; {skipped} skipped (a result under this ruleset already, "
-                                   "or not triaged yet).",
-                          messages.SUCCESS if done else messages.WARNING)
+                already += 1
+        self.message_user(request, f"Re-triaged {done}; {already} already had a result under this ruleset; "
+                                   f"{pending} not triaged yet.", messages.SUCCESS if done else messages.WARNING)
 
     def get_urls(self):
         override = self.admin_site.admin_view(self.override_view)

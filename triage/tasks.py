@@ -11,8 +11,9 @@ def triage_assessment(assessment_id: str) -> None:
 
 
 @shared_task(acks_late=True)
-def write_triage_result(assessment_id: str) -> None:
-    actions.assessment_triage(assessment_id=assessment_id)
+def write_triage_result(assessment_id: str, ruleset_version: str | None = None) -> None:
+    # An emergency paged by `triage_assessment`: its result, under the ruleset that paged it.
+    actions.assessment_triage(assessment_id=assessment_id, ruleset_version=ruleset_version)
 
 
 @shared_task

@@ -12,10 +12,9 @@ process of their own; one active tier-1 contact gets an SMS and an email per cas
 Measured, for each emergency case sent at a steady rate (open loop): from
 when its `POST /api/v1/assessments/` was due to when its SMS request arrived
 at the fake Twilio. That path is one broker hop (web -> worker: triage, which
-evaluates the answers, opens the escalation and writes the tier-1 pages in a
-transaction of their own, then, once that commits, queues the email for another
-worker and sends the SMS itself, before it writes the result and the referrals)
-plus the work of each.
+evaluates the answers and commits the urgency, the escalation and the tier-1
+pages; then it queues the result, evaluation and referrals, and the email for
+other workers, and sends the SMS itself) plus the work of each.
 
 The floor, measured in the same run and through the same broker while the
 cases run: the round trip of Celery's built-in no-op task `celery.accumulate`

@@ -13,6 +13,7 @@ from referrals import actions as referral_actions
 from referrals.models import PartnerWebhookEvent, Referral, WebhookOutcome
 from tests.factories import EMERGENCY, ROUTINE, URGENT, PatientFactory, answers
 from tests.referrals.conftest import signed_headers
+from triage.actions import assessment_submit
 
 from .conftest import send
 
@@ -100,7 +101,17 @@ def test_retriage_is_offered_to_those_who_may_change_evaluations(signed_in, tria
     response = signed_in.post("/admin/triage/assessment/", {"action": "retriage_under_current_ruleset",
                                                            ACTION_CHECKBOX_NAME: [assessment.pk]}, follow=True)
 
-    assert "Re-triaged 0; 1 skipped (a result under this ruleset already" in response.content.decode()
+    assert "Re-triaged 0; 1 already had a result under this ruleset; 0 not triaged yet." in response.content.decode()
+
+
+def test_a_pending_assessment_is_left_to_the_worker_by_the_retriage_action(signed_in, desk, patient):
+    pending = assessment_submit(submitted_by=desk, patient=patient, answers=URGENT)
+
+    response = signed_in.post("/admin/triage/assessment/", {"action": "retriage_under_current_ruleset",
+                                                           ACTION_CHECKBOX_NAME: [pending.pk]}, follow=True)
+
+    assert "Re-triaged 0; 0 already had a result under this ruleset; 1 not triaged yet." in response.content.decode()
+    assert not pending.evaluations.exists()
 
 
 def test_staff_see_only_their_clinics_assessments(signed_in, triaged, elsewhere):

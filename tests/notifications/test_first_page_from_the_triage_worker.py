@@ -10,6 +10,7 @@ pending: a result lost on the way is the pending sweep's.
 
 import pytest
 from django.utils import timezone
+from kombu.exceptions import OperationalError
 
 import notifications.actions
 from notifications.actions import notification_deliver, notification_deliver_written
@@ -17,8 +18,15 @@ from notifications.models import Escalation, Notification, NotificationKind
 from notifications.tasks import send_notification
 from referrals.models import Referral
 from tests.factories import EMERGENCY, URGENT
-from triage.actions import assessment_triage, assessment_triage_paging_first, assessments_requeue_pending
+from triage.actions import (
+    assessment_submit,
+    assessment_triage,
+    assessment_triage_paging_first,
+    assessments_requeue_pending,
+    evaluation_override,
+)
 from triage.models import Assessment
+from triage.rules import CURRENT_RULESET
 from triage.tasks import triage_assessment, write_triage_result
 
 from .conftest import contact
@@ -39,9 +47,9 @@ def enqueued(monkeypatch):
 
 @pytest.fixture
 def results_enqueued(monkeypatch):
-    """The assessments whose result was handed to another worker (published to the broker)."""
+    """The results handed to another worker (published to the broker): (assessment id, ruleset version)."""
     published = []
-    monkeypatch.setattr(write_triage_result, "delay", published.append)
+    monkeypatch.setattr(write_triage_result, "apply_async", lambda args, **options: published.append(tuple(args)))
     return published
 
 
@@ -76,18 +84,20 @@ def test_the_triage_worker_sends_the_tier_1_sms_itself_once_the_escalation_commi
         str(pk) for pk in pages("email").values_list("pk", flat=True)
     ), "only the emails go to other workers"
     assert set(pages("email").values_list("status", flat=True)) == {"queued"}
-    assert results_enqueued == [str(pending_emergency.pk)], "the result is another worker's"
+    assert results_enqueued == [(str(pending_emergency.pk), CURRENT_RULESET.version)], "another worker's"
 
 
-def test_without_the_worker_s_say_so_every_page_goes_to_the_broker(
-    pending_emergency, fake_twilio, enqueued, django_capture_on_commit_callbacks
+def test_an_escalation_opened_by_a_clinician_s_override_sends_every_page_through_the_broker(
+    patient, staff, fake_twilio, enqueued, django_capture_on_commit_callbacks
 ):
     contact(1)
+    urgent = assessment_submit(submitted_by=staff, patient=patient, answers=URGENT)
+    evaluation = assessment_triage(assessment_id=urgent.pk)
 
     with django_capture_on_commit_callbacks(execute=True):
-        assessment_triage(assessment_id=pending_emergency.pk)
+        evaluation_override(evaluation=evaluation, urgency="emergency", reason="Cannot walk on heels now.", by=staff)
 
-    assert not fake_twilio.requests
+    assert not fake_twilio.requests, "a web request never waits on Twilio"
     assert len(enqueued) == 2
     assert set(Notification.objects.values_list("status", flat=True)) == {"queued"}
 
@@ -116,7 +126,7 @@ def test_a_page_someone_else_claimed_first_is_not_sent_again_from_the_worker(
 ):
     paged = contact(1)
     with django_capture_on_commit_callbacks(execute=False):
-        assessment_triage(assessment_id=pending_emergency.pk)
+        assessment_triage_paging_first(assessment_id=pending_emergency.pk)
     written = pages("sms").get()  # as the triage worker holds it: queued, no attempt yet
 
     assert notification_deliver(notification_id=written.pk).status == "sent"  # a task got there first
@@ -150,10 +160,12 @@ def test_the_sms_leaves_once_the_escalation_commits_and_the_result_goes_to_anoth
 
     assert assessment_triage_paging_first(assessment_id=pending_emergency.pk) is None
 
-    assert seen_while_sending == [("pending", "emergency", False, False, True, [str(pending_emergency.pk)])]
+    assert seen_while_sending == [
+        ("pending", "emergency", False, False, True, [(str(pending_emergency.pk), CURRENT_RULESET.version)])
+    ]
     assert len(fake_twilio.sent_to(paged.phone.as_e164)) == 1
 
-    evaluation = assessment_triage(assessment_id=results_enqueued[0])  # the other worker's task
+    evaluation = assessment_triage(assessment_id=pending_emergency.pk)  # the other worker's task
 
     assert the_triage_as_it_stands(pending_emergency.pk) == ("triaged", "emergency", True, True, True)
     assert evaluation.urgency == "emergency"
@@ -161,26 +173,34 @@ def test_the_sms_leaves_once_the_escalation_commits_and_the_result_goes_to_anoth
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_result_lost_after_the_page_is_written_by_the_pending_sweep_s_run_without_paging_again(
-    pending_emergency, fake_twilio, enqueued, results_enqueued, monkeypatch
+def test_a_result_the_broker_would_not_take_is_written_by_the_pending_sweep_s_run_without_paging_again(
+    pending_emergency, fake_twilio, enqueued, monkeypatch
 ):
     paged = contact(1)
-    triage_assessment(str(pending_emergency.pk))  # the task, run here
-    results_enqueued.clear()  # lost: the broker went down, or the worker that took it was killed
+
+    def broker_down(*args, **kwargs):
+        raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    with monkeypatch.context() as down:
+        down.setattr(write_triage_result, "apply_async", broker_down)
+        triage_assessment(str(pending_emergency.pk))  # the task, run here
+    assert len(fake_twilio.sent_to(paged.phone.as_e164)) == 1, "the SMS went all the same"
     assert the_triage_as_it_stands(pending_emergency.pk) == ("pending", "emergency", False, False, True)
 
-    swept = []
+    swept, handed_over = [], []
     monkeypatch.setattr(triage_assessment, "delay", swept.append)
+    monkeypatch.setattr(write_triage_result, "apply_async", lambda args, **options: handed_over.append(tuple(args)))
     assert assessments_requeue_pending(older_than_seconds=0) == 1
     triage_assessment(*swept)
-    write_triage_result(*results_enqueued)
+    assert handed_over == [(str(pending_emergency.pk), CURRENT_RULESET.version)]
+    write_triage_result(*handed_over[0])
 
     assert the_triage_as_it_stands(pending_emergency.pk) == ("triaged", "emergency", True, True, True)
     assert len(fake_twilio.requests_to(paged.phone.as_e164)) == 1, "paged once"
     assert Notification.objects.count() == 2 and Escalation.objects.count() == 1
     assert list(Assessment.history.filter(id=pending_emergency.pk).values_list("status", "urgency")) == [
-        ("triaged", "emergency"), ("pending", "emergency"), ("pending", ""),
-    ], "the urgency recorded once, when it was set"
+        ("triaged", "emergency"), ("pending", "emergency"), ("pending", "emergency"), ("pending", ""),
+    ], "the urgency recorded when it was set, and at each hand-over of the result"
 
 
 def test_an_urgent_case_triaged_by_the_worker_is_written_at_once_and_pages_nobody(

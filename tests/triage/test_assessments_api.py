@@ -10,7 +10,7 @@ from accounts.models import Role
 from notifications.models import Escalation
 from referrals.models import Referral
 from tests.factories import EMERGENCY, ROUTINE, URGENT, ClinicFactory, PatientFactory, UserFactory, answers
-from triage.actions import assessment_triage
+from triage.actions import assessment_triage, assessment_triage_paging_first
 from triage.models import Assessment, Evaluation, IdempotencyRecord
 from triage.rules import CURRENT_RULESET, RULESETS
 
@@ -329,19 +329,26 @@ class TestRetriage:
         assert response.status_code == 409
         assert Evaluation.objects.count() == 1
 
-    def test_a_pending_assessment_is_not_retriaged_before_the_worker_triages_it(
-        self, api_as, clinician, patient, newer_ruleset
+    def test_an_emergency_paged_before_its_result_is_pending_and_can_be_neither_retriaged_nor_overridden(
+        self, api_as, clinician, patient, newer_ruleset, django_capture_on_commit_callbacks
     ):
         client = api_as(clinician)
-        pending = client.post("/api/v1/assessments/", {"patient": str(patient.id), "answers": EMERGENCY},
-                              format="json").json()
+        submitted = client.post("/api/v1/assessments/", {"patient": str(patient.id), "answers": EMERGENCY},
+                                format="json").json()
+        with django_capture_on_commit_callbacks(execute=False):  # the result's task is not run
+            assessment_triage_paging_first(assessment_id=submitted["id"])
 
-        response = client.post(f"/api/v1/assessments/{pending['id']}/retriage/",
+        retriage = client.post(f"/api/v1/assessments/{submitted['id']}/retriage/",
                                {"ruleset_version": newer_ruleset.version}, format="json")
+        override = client.post(f"/api/v1/assessments/{submitted['id']}/override/",
+                               {"urgency": "urgent", "reason": "Seen: walking on heels."}, format="json")
+        shown = client.get(f"/api/v1/assessments/{submitted['id']}/").json()
 
-        assert response.status_code == 409
-        assert "assessment" in error_fields(response)
+        assert (retriage.status_code, error_fields(retriage)) == (409, {"assessment"})
+        assert (override.status_code, error_fields(override)) == (400, {"assessment"})
         assert not Evaluation.objects.exists()
+        assert (shown["status"], shown["urgency"], shown["triage"]) == ("pending", "emergency", None)
+        assert shown["escalation"]["status"] == "open", "an escalation, beside an emergency"
 
     def test_retriage_under_an_unknown_version_is_a_400(self, api_as, clinician, patient):
         client = api_as(clinician)
