@@ -73,17 +73,21 @@ def enqueue_triage_result(*, assessment_id: uuid.UUID, ruleset_version: str) -> 
     return True
 
 
-def assessment_triage(*, assessment_id: uuid.UUID, ruleset_version: str | None = None) -> Evaluation:
+def assessment_triage(
+    *, assessment_id: uuid.UUID, ruleset_version: str | None = None, escalation_opened: bool = False
+) -> Evaluation:
     """Evaluate an assessment under a ruleset, once: a second call returns the same evaluation.
 
     The result, its referrals and (for an emergency) the escalation are written in
     one transaction, so that none exists without the others; but see
     `assessment_triage_paging_first`, the triage worker's, which pages a pending
-    emergency first and leaves its result to this.
+    emergency first and leaves its result to this (`escalation_opened`: nothing
+    to open, not even to look up).
     """
     ruleset = get_ruleset(ruleset_version) if ruleset_version else CURRENT_RULESET
     with transaction.atomic(), audit_writes_batched():
-        return _triage_locked(assessment=_locked_for_triage(assessment_id), ruleset=ruleset)
+        return _triage_locked(assessment=_locked_for_triage(assessment_id), ruleset=ruleset,
+                              escalation_opened=escalation_opened)
 
 
 def assessment_triage_paging_first(*, assessment_id: uuid.UUID) -> Evaluation | None:
@@ -113,7 +117,7 @@ def _locked_for_triage(assessment_id: uuid.UUID) -> Assessment:
     return Assessment.objects.select_for_update().select_related("patient").get(pk=assessment_id)
 
 
-def _triage_locked(*, assessment: Assessment, ruleset: Ruleset) -> Evaluation:
+def _triage_locked(*, assessment: Assessment, ruleset: Ruleset, escalation_opened: bool = False) -> Evaluation:
     # Only a triage gives a result, and it leaves the assessment triaged: a pending one has none to look up.
     first_result = assessment.status == AssessmentStatus.PENDING
     if not first_result:
@@ -122,7 +126,8 @@ def _triage_locked(*, assessment: Assessment, ruleset: Ruleset) -> Evaluation:
             return existing
     evaluation = _evaluation_create(assessment=assessment, result=_evaluate(assessment, ruleset))
     _assessment_adopt(assessment=assessment, evaluation=evaluation)
-    _follow_effective_urgency(assessment=assessment, evaluation=evaluation, by=None, first_result=first_result)
+    _follow_effective_urgency(assessment=assessment, evaluation=evaluation, by=None, first_result=first_result,
+                              escalation_opened=escalation_opened)
     return evaluation
 
 
@@ -230,6 +235,7 @@ def _assessment_adopt(*, assessment: Assessment, evaluation: Evaluation) -> None
 
 def _follow_effective_urgency(
     *, assessment: Assessment, evaluation: Evaluation, by: User | None, first_result: bool = False,
+    escalation_opened: bool = False,
 ) -> None:
     """The effective urgency drives referrals and paging, in the caller's transaction."""
     urgency = evaluation.effective_urgency
@@ -240,7 +246,8 @@ def _follow_effective_urgency(
         priority=urgency, by=by, first_result=first_result,
     )
     if urgency == Urgency.EMERGENCY:
-        escalation_open(assessment=assessment)
+        if not escalation_opened:  # (opening it again would find it, after a failed insert and a savepoint)
+            escalation_open(assessment=assessment)
     elif by is not None:
         # A clinician who lowers an emergency has taken the case: the page stops with them.
         escalation_acknowledge_by_override(assessment=assessment, by=by)

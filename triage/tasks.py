@@ -13,7 +13,7 @@ def triage_assessment(assessment_id: str) -> None:
 @shared_task(acks_late=True)
 def write_triage_result(assessment_id: str, ruleset_version: str | None = None) -> None:
     # An emergency paged by `triage_assessment`: its result, under the ruleset that paged it.
-    actions.assessment_triage(assessment_id=assessment_id, ruleset_version=ruleset_version)
+    actions.assessment_triage(assessment_id=assessment_id, ruleset_version=ruleset_version, escalation_opened=True)
 
 
 @shared_task

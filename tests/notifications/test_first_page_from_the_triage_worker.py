@@ -9,6 +9,8 @@ pending: a result lost on the way is the pending sweep's.
 """
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from kombu.exceptions import OperationalError
 
@@ -165,10 +167,11 @@ def test_the_sms_leaves_once_the_escalation_commits_and_the_result_goes_to_anoth
     ]
     assert len(fake_twilio.sent_to(paged.phone.as_e164)) == 1
 
-    evaluation = assessment_triage(assessment_id=pending_emergency.pk)  # the other worker's task
+    with CaptureQueriesContext(connection) as result_queries:
+        write_triage_result(*results_enqueued[0])  # the other worker's task, run here
 
     assert the_triage_as_it_stands(pending_emergency.pk) == ("triaged", "emergency", True, True, True)
-    assert evaluation.urgency == "emergency"
+    assert not [q for q in result_queries if "notifications_escalation" in q["sql"]], "open already: not looked up"
     assert Notification.objects.count() == 2 and len(fake_twilio.requests) == 1, "nobody paged again"
 
 
