@@ -82,6 +82,13 @@ def anonymous_api():
     return APIClient()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def broker_keys_removed_at_the_end():
+    """The run's queues, bindings and unacknowledged messages go with it: the test database of Redis keeps no runs."""
+    yield
+    purge_broker()
+
+
 @pytest.fixture(scope="module")
 def worker_env():
     """Environment of the module's Celery worker; override in a module to configure it."""

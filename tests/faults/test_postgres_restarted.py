@@ -219,8 +219,10 @@ def stack_env(cluster):
                    check=True, capture_output=True, timeout=180)
     yield env
     broker = redis.Redis.from_url(settings.CELERY_BROKER_URL)
-    for key in broker.scan_iter(f"test-{run_id}:*"):
-        broker.delete(key)
+    # Their prefix (services/settings/test.py) ends with the pytest-xdist worker's name, when there is one.
+    for pattern in (f"test-{run_id}:*", f"test-{run_id}-gw*:*"):
+        for key in broker.scan_iter(pattern):
+            broker.delete(key)
 
 
 @pytest.fixture(scope="module")
