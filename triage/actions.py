@@ -30,6 +30,13 @@ class AnswersInvalid(ApplicationError):
         super().__init__("The answers are not valid.", code="invalid_answers", field="answers", details=dict(errors))
 
 
+class NotTriagedYet(Conflict):
+    """The worker's first result comes before a clinician's re-triage: it may have paged already."""
+
+    def __init__(self) -> None:
+        super().__init__("This assessment is not triaged yet.", code="not_triaged", field="assessment")
+
+
 def assessment_submit(*, submitted_by: User, patient: Patient, answers: object) -> Assessment:
     """Store a valid assessment and have a worker triage it once the transaction commits."""
     errors = validate_answers(answers)
@@ -158,9 +165,8 @@ def assessment_retriage(*, assessment: Assessment, ruleset_version: str, by: Use
         )
     with transaction.atomic():
         assessment = _locked_for_triage(assessment.pk)
-        if assessment.status == AssessmentStatus.PENDING:
-            # The worker's triage comes first: it may have paged already, and its result would replace this one.
-            raise Conflict("This assessment is not triaged yet.", field="assessment")
+        if assessment.status == AssessmentStatus.PENDING:  # the worker's result would replace this one
+            raise NotTriagedYet
         result = _evaluate(assessment, get_ruleset(ruleset_version))
         evaluation = _evaluation_create(assessment=assessment, result=result)
         _assessment_adopt(assessment=assessment, evaluation=evaluation)

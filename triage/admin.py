@@ -21,8 +21,8 @@ from common.admin import PlainActionCheckboxMixin, ScopedAdminMixin
 from common.errors import ApplicationError
 from dashboard.selectors import answers_as_questions, code_label, red_flags_of
 
-from .actions import assessment_retriage, evaluation_override
-from .models import Assessment, AssessmentStatus, Evaluation, Urgency
+from .actions import NotTriagedYet, assessment_retriage, evaluation_override
+from .models import Assessment, Evaluation, Urgency
 from .rules import CURRENT_RULESET
 from .selectors import assessments_visible_to
 
@@ -216,14 +216,13 @@ class AssessmentAdmin(AuditedAdminMixin, ScopedAdminMixin, PlainActionCheckboxMi
     def retriage_under_current_ruleset(self, request, queryset):
         done = pending = already = 0
         for assessment in queryset:
-            if assessment.status == AssessmentStatus.PENDING:  # the worker's triage comes first
-                pending += 1
-                continue
             try:
                 with transaction.atomic():
                     assessment_retriage(assessment=assessment, ruleset_version=CURRENT_RULESET.version,
                                         by=request.user)
                 done += 1
+            except NotTriagedYet:
+                pending += 1
             except ApplicationError:
                 already += 1
         self.message_user(request, f"Re-triaged {done}; {already} already had a result under this ruleset; "
