@@ -34,7 +34,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -403,8 +403,11 @@ class Stack:
 
     def queued_tasks(self) -> int:
         """Tasks waiting in the broker plus those delivered but not yet acknowledged (acks_late)."""
+        from django.conf import settings
+
         client = self.redis()
-        return int(client.llen("celery")) + int(client.hlen("unacked"))
+        queued = sum(int(client.llen(queue.name)) for queue in settings.CELERY_TASK_QUEUES)
+        return queued + int(client.hlen("unacked"))
 
     def pending_assessments(self) -> int:
         from triage.models import Assessment, AssessmentStatus
@@ -565,10 +568,15 @@ class FixedRateResult:
 
     def percentile(self, q: float) -> float:
         """Nearest-rank percentile of the latencies, seconds."""
-        ordered = sorted(self.latencies)
-        if not ordered:
-            return float("nan")
-        return ordered[max(0, math.ceil(q / 100 * len(ordered)) - 1)]
+        return nearest_rank(self.latencies, q)
+
+
+def nearest_rank(values: Iterable[float], q: float) -> float:
+    """The nearest-rank percentile `q` (0 to 100) of `values`; NaN when there are none."""
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    return ordered[max(0, math.ceil(q / 100 * len(ordered)) - 1)]
 
 
 async def fixed_rate(send: Callable[[int], Awaitable[int]], *, rate: float, seconds: float) -> FixedRateResult:

@@ -6,16 +6,30 @@ lists the folder between the two reads an empty or half-written message, and
 its consumer dies of the JSON error (seen when a worker queued a send task a
 moment before polling). Here a message is written under a name the consumer
 skips, then renamed to its real name, which is atomic on one filesystem.
+
+And its consumer takes from its queues in turn; here each poll starts from the
+first queue of CELERY_TASK_QUEUES, the red flags', as kombu's Redis transport
+does with `queue_order_strategy` "priority".
 """
 
 import os
 import uuid
+from queue import Empty
 from time import monotonic_ns
 
 from kombu.exceptions import ChannelError
 from kombu.transport import filesystem
 from kombu.utils.encoding import str_to_bytes
 from kombu.utils.json import dumps
+from kombu.utils.scheduling import FairCycle
+
+
+class QueuesInOrder(FairCycle):
+    """Every poll tries the queues from the first, so a later queue is read only when those before it are empty."""
+
+    def get(self, callback, **kwargs):
+        self.pos = 0
+        return super().get(callback, **kwargs)
 
 
 class Channel(filesystem.Channel):
@@ -30,6 +44,9 @@ class Channel(filesystem.Channel):
             os.replace(partial, filename)
         except OSError as error:
             raise ChannelError(f"Cannot add file {filename!r} to directory") from error
+
+    def _reset_cycle(self):
+        self._cycle = QueuesInOrder(self._get_and_deliver, self._active_queues, Empty)
 
 
 class Transport(filesystem.Transport):

@@ -6,6 +6,7 @@ import logging
 import uuid
 from collections.abc import Mapping
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -47,20 +48,37 @@ def assessment_submit(*, submitted_by: User, patient: Patient, answers: object) 
             patient=patient, clinic_id=patient.clinic_id, submitted_by=submitted_by, submitted_at=timezone.now(),
             answers=answers, last_enqueued_at=timezone.now(), enqueue_attempts=1,
         )
-        transaction.on_commit(lambda: enqueue_triage(assessment_id=assessment.id))
+        transaction.on_commit(lambda: enqueue_triage(assessment=assessment))
     return assessment
 
 
-def enqueue_triage(*, assessment_id: uuid.UUID) -> bool:
-    """Hand the assessment to a worker; if the broker is down, the pending sweep will."""
+def enqueue_triage(*, assessment: Assessment) -> bool:
+    """Hand the assessment to a worker, an emergency ahead of the rest; if the broker is down, the sweep will."""
     from .tasks import triage_assessment
 
     try:
-        triage_assessment.delay(str(assessment_id))
+        triage_assessment.apply_async((str(assessment.pk),), queue=triage_queue(assessment))
     except Exception:  # any broker error: the assessment is stored, the sweep re-enqueues it
-        logger.warning("triage not enqueued; the pending sweep will retry", extra={"assessment_id": str(assessment_id)})
+        logger.warning("triage not enqueued; the pending sweep will retry", extra={"assessment_id": str(assessment.pk)})
         return False
     return True
+
+
+def triage_queue(assessment: Assessment) -> str:
+    """The red flags' queue for answers the current ruleset calls an emergency, so none waits behind a backlog.
+
+    Only the queue is chosen here (the rules take microseconds); the result is
+    the worker's, under the ruleset it runs. Answers that cannot be evaluated
+    here go to the red flags' queue too: the safer reading, until a worker says
+    what is wrong with them.
+    """
+    try:
+        urgency = _evaluate(assessment, CURRENT_RULESET).urgency
+    except Exception:  # a routing error must not lose the submission, nor put it at the back
+        logger.exception("triage queue not chosen; the red flags' queue takes it",
+                         extra={"assessment_id": str(assessment.pk)})
+        return settings.RED_FLAG_QUEUE
+    return settings.RED_FLAG_QUEUE if urgency == Urgency.EMERGENCY else settings.CELERY_TASK_DEFAULT_QUEUE
 
 
 def enqueue_triage_result(*, assessment_id: uuid.UUID, ruleset_version: str) -> bool:
@@ -204,14 +222,14 @@ def assessments_requeue_pending(*, older_than_seconds: int, limit: int = 500) ->
     stale = list(
         Assessment.objects.filter(status=AssessmentStatus.PENDING, submitted_at__lt=cutoff, last_enqueued_at__lt=cutoff)
         .order_by("submitted_at")
-        .values_list("pk", flat=True)[:limit]
+        .only("pk", "answers", "submitted_at")[:limit]
     )
     requeued = 0
-    for assessment_id in stale:
+    for assessment in stale:
         claimed = Assessment.objects.filter(
-            pk=assessment_id, status=AssessmentStatus.PENDING, last_enqueued_at__lt=cutoff
+            pk=assessment.pk, status=AssessmentStatus.PENDING, last_enqueued_at__lt=cutoff
         ).update(last_enqueued_at=now, enqueue_attempts=F("enqueue_attempts") + 1)
-        if claimed and enqueue_triage(assessment_id=assessment_id):
+        if claimed and enqueue_triage(assessment=assessment):
             requeued += 1
     return requeued
 

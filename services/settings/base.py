@@ -10,6 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from kombu import Exchange, Queue
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 VAR_DIR = Path(environ.Env().str("VAR_DIR", default=str(BASE_DIR / "var")))
@@ -252,6 +253,7 @@ if CELERY_BROKER_IS_EMBEDDED:
         "store_processed": False,
         "polling_interval": 0.1,
     }
+    # Its consumer takes from the queues in the order of CELERY_TASK_QUEUES (services/embedded_broker.py).
 else:
     # The visibility timeout must outlast the longest task (plus its retries'
     # countdowns), or Redis hands a still-running task to a second worker.
@@ -259,6 +261,8 @@ else:
         "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600),
         "socket_timeout": 5,
         "socket_connect_timeout": 5,
+        # A worker takes from the queues in the order of CELERY_TASK_QUEUES, the red flags' first.
+        "queue_order_strategy": "priority",
     }
 CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default=None)
 CELERY_TASK_IGNORE_RESULT = CELERY_RESULT_BACKEND is None
@@ -286,6 +290,21 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # CONN_MAX_AGE and health checks instead); Celery still recycles them every so many tasks.
 CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=500)
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# A red flag never waits behind a backlog of routine work: its path has queues of
+# its own, which every worker takes from before the default one, in this order
+# (the transports' queue order above): the pages (the triage of answers the
+# current ruleset calls an emergency, which pages tier 1; the send tasks; the
+# escalation clock and the outbox sweep), then the result of an emergency
+# already paged, then the rest. Which triage goes where: triage.actions.triage_queue.
+RED_FLAG_QUEUE = "red_flags"
+RED_FLAG_RESULT_QUEUE = "red_flag_results"
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+CELERY_TASK_QUEUES = tuple(Queue(name, Exchange(name), routing_key=name)
+                           for name in (RED_FLAG_QUEUE, RED_FLAG_RESULT_QUEUE, CELERY_TASK_DEFAULT_QUEUE))
+CELERY_TASK_ROUTES = {
+    "notifications.tasks.*": {"queue": RED_FLAG_QUEUE},
+    "triage.tasks.write_triage_result": {"queue": RED_FLAG_RESULT_QUEUE},
+}
 
 # --- Triage -------------------------------------------------------------------
 # An assessment still pending this long after submission is re-enqueued.

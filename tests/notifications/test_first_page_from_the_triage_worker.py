@@ -191,10 +191,12 @@ def test_a_result_the_broker_would_not_take_is_written_by_the_pending_sweep_s_ru
     assert the_triage_as_it_stands(pending_emergency.pk) == ("pending", "emergency", False, False, True)
 
     swept, handed_over = [], []
-    monkeypatch.setattr(triage_assessment, "delay", swept.append)
+    monkeypatch.setattr(triage_assessment, "apply_async", lambda args, **options: swept.append((args, options)))
     monkeypatch.setattr(write_triage_result, "apply_async", lambda args, **options: handed_over.append(tuple(args)))
     assert assessments_requeue_pending(older_than_seconds=0) == 1
-    triage_assessment(*swept)
+    [(args, options)] = swept
+    assert options["queue"] == "red_flags", "still an emergency: back in the red flags' queue"
+    triage_assessment(*args)
     assert handed_over == [(str(pending_emergency.pk), CURRENT_RULESET.version)]
     write_triage_result(*handed_over[0])
 

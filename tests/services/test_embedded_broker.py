@@ -1,9 +1,10 @@
-"""The embedded broker (kombu's filesystem transport) never hands a consumer a message still being written."""
+"""The embedded broker (kombu's filesystem transport) never hands a consumer a message still being written,
+and takes from a consumer's queues in their order, as the Redis transport does with the red flags' queue first."""
 
 import uuid
 
 import pytest
-from kombu import Connection
+from kombu import Connection, Queue
 
 
 def connection(folder, transport):
@@ -55,3 +56,32 @@ def test_kombus_own_transport_hands_a_half_written_message_to_the_consumer(folde
 
         with pytest.raises(ValueError):  # json.JSONDecodeError: in a worker, its consumer dies
             queue.get(timeout=1)
+
+
+def received_from_two_queues(folder, name, transport) -> list[str]:
+    first, second = Queue(f"{name}-first"), Queue(f"{name}-second")
+    received = []
+    with connection(folder, transport) as conn:
+        producer = conn.Producer()
+        for queue in (second, second, first, first):
+            producer.publish({"queue": queue.name}, routing_key=queue.name, declare=[queue])
+
+        def take(body, message):
+            received.append(body["queue"].rsplit("-", 1)[1])
+            message.ack()
+
+        with conn.Consumer([first, second], callbacks=[take]):
+            for _ in range(4):
+                conn.drain_events(timeout=1)
+    return received
+
+
+def test_a_consumer_of_two_queues_empties_the_first_before_it_reads_the_second(folder, name):
+    assert received_from_two_queues(folder, name, "services.embedded_broker:Transport") == [
+        "first", "first", "second", "second",
+    ]
+
+
+def test_kombus_own_transport_takes_from_the_queues_in_turn(folder, name):
+    """Why the embedded broker orders its queues: a red flag would wait behind every other queue's next message."""
+    assert received_from_two_queues(folder, name, "filesystem") == ["first", "second", "first", "second"]
