@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from itertools import islice
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from accounts.models import User
@@ -72,6 +73,8 @@ def triage_queue(assessment: Assessment) -> str:
     here go to the red flags' queue too: the safer reading, until a worker says
     what is wrong with them.
     """
+    if assessment.urgency == Urgency.EMERGENCY:  # paged already (its result was lost), whatever the ruleset says now
+        return settings.RED_FLAG_QUEUE
     try:
         urgency = _evaluate(assessment, CURRENT_RULESET).urgency
     except Exception:  # a routing error must not lose the submission, nor put it at the back
@@ -216,14 +219,42 @@ def evaluation_override(*, evaluation: Evaluation, urgency: str, reason: str, by
 
 
 def assessments_requeue_pending(*, older_than_seconds: int, limit: int = 500) -> int:
-    """Re-enqueue assessments whose triage was never enqueued or never ran (broker down, worker killed)."""
-    now = timezone.now()
-    cutoff = now - timezone.timedelta(seconds=older_than_seconds)
-    stale = list(
+    """Re-enqueue assessments whose triage was never enqueued or never ran (broker down, worker killed).
+
+    Its task runs from the default queue, behind whatever triage waits there:
+    an assessment it finds pending was lost, not queued (its grace outlived,
+    it was enqueued before the sweep). The red flags' are re-enqueued sooner
+    by `emergencies_requeue_pending`.
+    """
+    return _requeue(_stale_pending(older_than_seconds)[:limit], older_than_seconds)
+
+
+def emergencies_requeue_pending(*, older_than_seconds: int, limit: int = 500, scan: int = 10_000) -> int:
+    """As `assessments_requeue_pending`, for the red flags only, from their queue: never behind a routine backlog.
+
+    A lost emergency is found among the `scan` oldest pending assessments (a
+    backlog of routine ones can be thousands long) by the queue its triage
+    goes to (`triage_queue`).
+    """
+    candidates = (
+        assessment for assessment in _stale_pending(older_than_seconds)[:scan].iterator(chunk_size=1000)
+        if triage_queue(assessment) == settings.RED_FLAG_QUEUE
+    )
+    return _requeue(list(islice(candidates, limit)), older_than_seconds)
+
+
+def _stale_pending(older_than_seconds: int) -> QuerySet[Assessment]:
+    cutoff = timezone.now() - timezone.timedelta(seconds=older_than_seconds)
+    return (
         Assessment.objects.filter(status=AssessmentStatus.PENDING, submitted_at__lt=cutoff, last_enqueued_at__lt=cutoff)
         .order_by("submitted_at")
-        .only("pk", "answers", "submitted_at")[:limit]
+        .only("pk", "answers", "submitted_at", "urgency")
     )
+
+
+def _requeue(stale: Iterable[Assessment], older_than_seconds: int) -> int:
+    now = timezone.now()
+    cutoff = now - timezone.timedelta(seconds=older_than_seconds)
     requeued = 0
     for assessment in stale:
         claimed = Assessment.objects.filter(

@@ -19,3 +19,8 @@ def write_triage_result(assessment_id: str, ruleset_version: str | None = None) 
 @shared_task
 def requeue_pending_assessments() -> int:
     return actions.assessments_requeue_pending(older_than_seconds=settings.TRIAGE_PENDING_GRACE_SECONDS)
+
+
+@shared_task
+def requeue_pending_emergencies() -> int:
+    return actions.emergencies_requeue_pending(older_than_seconds=settings.TRIAGE_PENDING_GRACE_SECONDS)

@@ -303,6 +303,7 @@ CELERY_TASK_QUEUES = tuple(Queue(name, Exchange(name), routing_key=name)
                            for name in (RED_FLAG_QUEUE, RED_FLAG_RESULT_QUEUE, CELERY_TASK_DEFAULT_QUEUE))
 CELERY_TASK_ROUTES = {
     "notifications.tasks.*": {"queue": RED_FLAG_QUEUE},
+    "triage.tasks.requeue_pending_emergencies": {"queue": RED_FLAG_QUEUE},
     "triage.tasks.write_triage_result": {"queue": RED_FLAG_RESULT_QUEUE},
 }
 
@@ -408,6 +409,11 @@ REFERRAL_FHIR_SYSTEM_BASE = env.str("REFERRAL_FHIR_SYSTEM_BASE", default=f"{PUBL
 CELERY_BEAT_SCHEDULE = {
     "requeue-pending-assessments": {
         "task": "triage.tasks.requeue_pending_assessments",
+        "schedule": TRIAGE_SWEEP_INTERVAL_SECONDS,
+        "options": {"expires": TRIAGE_SWEEP_INTERVAL_SECONDS},
+    },
+    "requeue-pending-emergencies": {
+        "task": "triage.tasks.requeue_pending_emergencies",
         "schedule": TRIAGE_SWEEP_INTERVAL_SECONDS,
         "options": {"expires": TRIAGE_SWEEP_INTERVAL_SECONDS},
     },
