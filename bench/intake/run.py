@@ -351,7 +351,7 @@ def report(figures: dict, stack: Stack) -> None:
         paged_p99 = waits.ms(waits.paged, 99)
         print(f"emergency paged p99 at saturation {paged_p99:8.1f} ms  target < {TARGET_PAGED_P99_MS:.0f} ms  "
               f"{verdict(paged_p99 < TARGET_PAGED_P99_MS and not waits.not_triaged)}; its p50 is "
-              f"{waits.ms(waits.paged, 50) / waits.ms(waits.others, 50):.2f} of the backlog's"
+              f"{waits.ms(waits.paged, 50) / waits.ms(waits.others, 50):.3f} of the backlog's"
               f"{f'; {waits.not_triaged} not triaged in time' if waits.not_triaged else ''}")
     errors = sum(level.errors for data in (floor, intake) for level in data["levels"])
     if errors:
