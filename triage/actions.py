@@ -5,11 +5,10 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Iterable, Mapping
-from itertools import islice
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import User
@@ -44,21 +43,28 @@ def assessment_submit(*, submitted_by: User, patient: Patient, answers: object) 
     errors = validate_answers(answers)
     if errors:
         raise AnswersInvalid(errors)
+    now = timezone.now()
+    assessment = Assessment(
+        patient=patient, clinic_id=patient.clinic_id, submitted_by=submitted_by, submitted_at=now, answers=answers,
+        last_enqueued_at=now, enqueue_attempts=1,
+    )
+    queue = triage_queue(assessment)
+    assessment.queued_with_red_flags = queue == settings.RED_FLAG_QUEUE  # for the red flags' pending sweep
     with transaction.atomic():
-        assessment = Assessment.objects.create(
-            patient=patient, clinic_id=patient.clinic_id, submitted_by=submitted_by, submitted_at=timezone.now(),
-            answers=answers, last_enqueued_at=timezone.now(), enqueue_attempts=1,
-        )
-        transaction.on_commit(lambda: enqueue_triage(assessment=assessment))
+        assessment.save(force_insert=True)
+        transaction.on_commit(lambda: enqueue_triage(assessment=assessment, queue=queue))
     return assessment
 
 
-def enqueue_triage(*, assessment: Assessment) -> bool:
-    """Hand the assessment to a worker, an emergency ahead of the rest; if the broker is down, the sweep will."""
+def enqueue_triage(*, assessment: Assessment, queue: str | None = None) -> bool:
+    """Hand the assessment to a worker, an emergency ahead of the rest; if the broker is down, the sweep will.
+
+    `queue` is `triage_queue`'s, when the caller has it already.
+    """
     from .tasks import triage_assessment
 
     try:
-        triage_assessment.apply_async((str(assessment.pk),), queue=triage_queue(assessment))
+        triage_assessment.apply_async((str(assessment.pk),), queue=queue or triage_queue(assessment))
     except Exception:  # any broker error: the assessment is stored, the sweep re-enqueues it
         logger.warning("triage not enqueued; the pending sweep will retry", extra={"assessment_id": str(assessment.pk)})
         return False
@@ -73,7 +79,8 @@ def triage_queue(assessment: Assessment) -> str:
     here go to the red flags' queue too: the safer reading, until a worker says
     what is wrong with them.
     """
-    if assessment.urgency == Urgency.EMERGENCY:  # paged already (its result was lost), whatever the ruleset says now
+    if assessment.urgency == Urgency.EMERGENCY or assessment.queued_with_red_flags:
+        # Paged already (its result lost), or an emergency at submission: whatever the ruleset says now.
         return settings.RED_FLAG_QUEUE
     try:
         urgency = _evaluate(assessment, CURRENT_RULESET).urgency
@@ -229,18 +236,15 @@ def assessments_requeue_pending(*, older_than_seconds: int, limit: int = 500) ->
     return _requeue(_stale_pending(older_than_seconds)[:limit], older_than_seconds)
 
 
-def emergencies_requeue_pending(*, older_than_seconds: int, limit: int = 500, scan: int = 10_000) -> int:
+def emergencies_requeue_pending(*, older_than_seconds: int, limit: int = 500) -> int:
     """As `assessments_requeue_pending`, for the red flags only, from their queue: never behind a routine backlog.
 
-    A lost emergency is found among the `scan` oldest pending assessments (a
-    backlog of routine ones can be thousands long) by the queue its triage
-    goes to (`triage_queue`).
+    The red flags are those queued with them at submission and those paged
+    already; a lost assessment that only a later ruleset calls an emergency is
+    the other sweep's, which sends it to the red flags' queue.
     """
-    candidates = (
-        assessment for assessment in _stale_pending(older_than_seconds)[:scan].iterator(chunk_size=1000)
-        if triage_queue(assessment) == settings.RED_FLAG_QUEUE
-    )
-    return _requeue(list(islice(candidates, limit)), older_than_seconds)
+    red_flags = Q(queued_with_red_flags=True) | Q(urgency=Urgency.EMERGENCY)
+    return _requeue(_stale_pending(older_than_seconds).filter(red_flags)[:limit], older_than_seconds)
 
 
 def _stale_pending(older_than_seconds: int) -> QuerySet[Assessment]:
@@ -248,7 +252,7 @@ def _stale_pending(older_than_seconds: int) -> QuerySet[Assessment]:
     return (
         Assessment.objects.filter(status=AssessmentStatus.PENDING, submitted_at__lt=cutoff, last_enqueued_at__lt=cutoff)
         .order_by("submitted_at")
-        .only("pk", "answers", "submitted_at", "urgency")
+        .only("pk", "answers", "submitted_at", "urgency", "queued_with_red_flags")
     )
 
 

@@ -101,13 +101,13 @@ class AssessmentAdmin(AuditedAdminMixin, ScopedAdminMixin, PlainActionCheckboxMi
         ("Why: the current result", {"fields": ["red_flags_column", "rules_fired_table", "override_summary",
                                                  "recommendations", "advice"]}),
         ("The answers, as asked", {"fields": ["answers_table"]}),
-        ("Processing", {"classes": ["collapse"], "fields": ["current_evaluation", "enqueue_attempts",
-                                                          "last_enqueued_at"]}),
+        ("Processing", {"classes": ["collapse"], "fields": ["current_evaluation", "queued_with_red_flags",
+                                                          "enqueue_attempts", "last_enqueued_at"]}),
     ]
     readonly_fields = [
         "patient_link", "urgency_column", "status", "submitted_at", "triaged_at", "submitted_by",
         "red_flags_column", "rules_fired_table", "override_summary", "recommendations", "advice", "answers_table",
-        "current_evaluation", "enqueue_attempts", "last_enqueued_at",
+        "current_evaluation", "queued_with_red_flags", "enqueue_attempts", "last_enqueued_at",
     ]
     inlines = [EvaluationInline]
     actions = ["retriage_under_current_ruleset"]

@@ -464,7 +464,7 @@ class Seeder:
 
     ASSESSMENT_COLUMNS = ("id", "created_at", "updated_at", "submitted_at", "answers", "status", "triaged_at",
                           "urgency", "enqueue_attempts", "last_enqueued_at", "patient_id", "submitted_by_id",
-                          "current_evaluation_id", "clinic_id")
+                          "current_evaluation_id", "clinic_id", "queued_with_red_flags")
 
     def assessments(self, first: int, stop: int) -> Iterator[str]:
         a, ts, pool = self.a, self.ts, self.pool
@@ -474,13 +474,13 @@ class Seeder:
             patient = self.patient_ids[a.patient[n]]
             if a.triage[n] < 0:
                 yield (f"{assessment_id}\t{submitted}\t{submitted}\t{submitted}\t{fallback}\tpending\t{NULL}\t\t1\t"
-                       f"{submitted}\t{patient}\t{self.submitter(n)}\t{NULL}\t{self.clinic(n)}\n")
+                       f"{submitted}\t{patient}\t{self.submitter(n)}\t{NULL}\t{self.clinic(n)}\tf\n")
                 continue
             triaged = ts(self.triaged_at(n))
             answers = pool[a.urgency[n]][a.triage[n]].answers
             yield (f"{assessment_id}\t{submitted}\t{triaged}\t{submitted}\t{answers}\ttriaged\t{triaged}\t"
                    f"{self.effective_urgency(n)}\t1\t{submitted}\t{patient}\t{self.submitter(n)}\t"
-                   f"{a.evaluation_ids[n]}\t{self.clinic(n)}\n")
+                   f"{a.evaluation_ids[n]}\t{self.clinic(n)}\t{'t' if a.urgency[n] == 'emergency' else 'f'}\n")
 
     EVALUATION_COLUMNS = ("id", "created_at", "updated_at", "ruleset_version", "evaluated_at", "urgency", "red_flags",
                           "likely_origin", "recommended_specialties", "recommended_tests", "rules_fired", "advice",

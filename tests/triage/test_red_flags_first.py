@@ -65,20 +65,31 @@ def test_the_pending_sweep_puts_a_lost_emergency_back_in_the_red_flags_queue(bro
     assert (queued(broker, "red_flags"), queued(broker, "celery")) == (1, 1)
 
 
+def test_a_submission_records_whether_it_was_queued_with_the_red_flags(broker, api_as, staff, clinic):
+    client = api_as(staff)
+    emergency, routine = submit(client, clinic, EMERGENCY), submit(client, clinic, ROUTINE)
+
+    assert Assessment.objects.get(pk=emergency).queued_with_red_flags
+    assert not Assessment.objects.get(pk=routine).queued_with_red_flags
+
+
 def test_the_red_flags_sweep_re_enqueues_the_lost_emergencies_and_only_them(broker, staff, patient):
     long_ago = timezone.now() - timezone.timedelta(minutes=5)
 
-    def lost(answers, urgency=""):
-        return Assessment.objects.create(patient=patient, clinic=patient.clinic, submitted_by=staff, urgency=urgency,
-                                         submitted_at=long_ago, last_enqueued_at=long_ago, answers=answers)
+    def lost(answers, **fields):
+        return Assessment.objects.create(patient=patient, clinic=patient.clinic, submitted_by=staff, answers=answers,
+                                         submitted_at=long_ago, last_enqueued_at=long_ago, **fields)
 
-    lost(ROUTINE), lost(EMERGENCY), lost(URGENT)
+    lost(ROUTINE), lost(URGENT)
+    lost(EMERGENCY, queued_with_red_flags=True)  # its task lost before any worker ran it
     lost(ROUTINE, urgency="emergency")  # paged, then its result lost: an emergency whatever the ruleset says now
+    # Called routine by the ruleset at submission, an emergency by today's: the sweep behind the backlog's.
+    lost(EMERGENCY, queued_with_red_flags=False)
 
     assert emergencies_requeue_pending(older_than_seconds=30) == 2
     assert (queued(broker, "red_flags"), queued(broker, "celery")) == (2, 0)
-    assert assessments_requeue_pending(older_than_seconds=30) == 2, "the others, by the sweep behind the backlog"
-    assert (queued(broker, "red_flags"), queued(broker, "celery")) == (2, 2)
+    assert assessments_requeue_pending(older_than_seconds=30) == 3, "the others, by the sweep behind the backlog"
+    assert (queued(broker, "red_flags"), queued(broker, "celery")) == (3, 2)
 
 
 @pytest.mark.parametrize("task", [
