@@ -72,7 +72,8 @@ def enqueue_triage(*, assessment: Assessment, queue: str | None = None) -> bool:
 
 
 def triage_queue(assessment: Assessment) -> str:
-    """The red flags' queue for answers the current ruleset calls an emergency, so none waits behind a backlog.
+    """The red flags' queue for an emergency, so none waits behind a backlog: answers the current ruleset calls one,
+    an assessment queued with the red flags at submission, or one paged already.
 
     Only the queue is chosen here (the rules take microseconds); the result is
     the worker's, under the ruleset it runs. Answers that cannot be evaluated

@@ -39,9 +39,11 @@ class Assessment(BaseModel):
     )
     enqueue_attempts = models.PositiveIntegerField(default=0)
     last_enqueued_at = models.DateTimeField(null=True, blank=True)
+    # A default in the database too: the release still serving during a deploy inserts without the column.
     queued_with_red_flags = models.BooleanField(
-        default=False, help_text="The ruleset at submission called the answers an emergency: the triage was queued "
-                                 "with the red flags', ahead of the rest.",
+        default=False, db_default=False,
+        help_text="The ruleset at submission called the answers an emergency, or could not evaluate them: the "
+                  "triage was queued with the red flags', ahead of the rest.",
     )
     history = HistoricalRecords(excluded_fields=["answers", "queued_with_red_flags"])
 

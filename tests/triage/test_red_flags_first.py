@@ -3,7 +3,9 @@
 import pytest
 import redis
 from django.conf import settings
+from django.db import connection
 from django.utils import timezone
+from psycopg import sql
 
 from notifications.models import Escalation
 from services.celery_app import app
@@ -83,13 +85,30 @@ def test_the_red_flags_sweep_re_enqueues_the_lost_emergencies_and_only_them(brok
     lost(ROUTINE), lost(URGENT)
     lost(EMERGENCY, queued_with_red_flags=True)  # its task lost before any worker ran it
     lost(ROUTINE, urgency="emergency")  # paged, then its result lost: an emergency whatever the ruleset says now
+    lost(ROUTINE, queued_with_red_flags=True)  # an emergency at submission, whatever the ruleset says now
     # Called routine by the ruleset at submission, an emergency by today's: the sweep behind the backlog's.
     lost(EMERGENCY, queued_with_red_flags=False)
 
-    assert emergencies_requeue_pending(older_than_seconds=30) == 2
-    assert (queued(broker, "red_flags"), queued(broker, "celery")) == (2, 0)
+    assert emergencies_requeue_pending(older_than_seconds=30) == 3
+    assert (queued(broker, "red_flags"), queued(broker, "celery")) == (3, 0)
     assert assessments_requeue_pending(older_than_seconds=30) == 3, "the others, by the sweep behind the backlog"
-    assert (queued(broker, "red_flags"), queued(broker, "celery")) == (3, 2)
+    assert (queued(broker, "red_flags"), queued(broker, "celery")) == (4, 2)
+
+
+def test_an_assessment_stored_by_the_release_before_the_column_is_not_queued_with_the_red_flags(staff, patient):
+    """During the deploy, the release still serving inserts without the column: the database's default fills it."""
+    columns = [field for field in Assessment._meta.concrete_fields if field.name != "queued_with_red_flags"]
+    row = Assessment(patient=patient, clinic=patient.clinic, submitted_by=staff, submitted_at=timezone.now(),
+                     answers=EMERGENCY)
+    values = [field.get_db_prep_save(field.pre_save(row, add=True), connection) for field in columns]
+    insert = sql.SQL("INSERT INTO triage_assessment ({}) VALUES ({})").format(
+        sql.SQL(", ").join(sql.Identifier(field.column) for field in columns),
+        sql.SQL(", ").join(sql.Placeholder() for _ in columns),
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(insert, values)
+
+    assert Assessment.objects.get(pk=row.pk).queued_with_red_flags is False
 
 
 @pytest.mark.parametrize("task", [
