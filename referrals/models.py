@@ -130,6 +130,12 @@ class Referral(BaseModel):
             models.Index(fields=["due_by"], include=["clinic"], name="referral_open_due_idx",
                          condition=Q(status__in=OPEN_STATUSES)),
             models.Index(fields=["-updated_at"], name="referral_needs_resend_idx", condition=Q(needs_resend=True)),
+            # Staff's worklist (?needs_attention=true: declined and not re-sent, or overdue) for one clinic: the
+            # clinic first, so its bitmap scans keep only the clinic's rows and its count reads their pages, not
+            # every clinic's (the largest clinic of bench/scale: 3,204 pages read, 4.5 ms -> 1,840 pages, 2.5 ms).
+            models.Index(fields=["clinic", "due_by"], name="referral_clinic_open_due_idx",
+                         condition=Q(status__in=OPEN_STATUSES)),
+            models.Index(fields=["clinic"], name="referral_clinic_resend_idx", condition=Q(needs_resend=True)),
         ]
 
     def __str__(self) -> str:

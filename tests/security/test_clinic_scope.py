@@ -2,11 +2,13 @@
 
 import pytest
 from django.db import connection
+from django.utils import timezone
 
 from accounts.models import Role
 from notifications.models import OnCallContact
 from notifications.selectors import escalations_visible_to
-from referrals.selectors import referrals_visible_to
+from referrals.models import Referral
+from referrals.selectors import referrals_needing_attention, referrals_visible_to
 from tests.factories import EMERGENCY, ClinicFactory, PatientFactory, UserFactory
 from triage.actions import assessment_submit, assessment_triage
 from triage.selectors import assessments_visible_to
@@ -76,3 +78,31 @@ def test_a_clinics_count_reads_its_own_part_of_an_index(visible_to, on_call):
         plan = "\n".join(row[0] for row in cursor.fetchall())
 
     assert "Index Cond: (clinic_id = " in plan, plan
+
+
+def test_a_clinics_worklist_count_reads_its_own_part_of_the_worklist_indexes(on_call):
+    """Declined or overdue, for one clinic: each arm of the worklist's bitmap scans keeps only that clinic's rows."""
+    ours, theirs = ClinicFactory(), ClinicFactory()
+    for clinic in (ours, theirs):
+        referral = triaged_emergency(clinic=clinic).referrals.first()
+        # Many closed referrals, a few open and overdue, a few declined: what a clinic's table holds after a while.
+        Referral.objects.bulk_create(
+            Referral(assessment_id=referral.assessment_id, patient_id=referral.patient_id, clinic=clinic,
+                     specialty=referral.specialty, priority=referral.priority,
+                     clock_started_at=referral.clock_started_at, due_by=timezone.now() - timezone.timedelta(days=1),
+                     needs_resend=n % 100 == 1,
+                     status="completed" if n % 50 else "sent")
+            for n in range(400)
+        )
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE referrals_referral")
+    staff = UserFactory(role=Role.STAFF, clinic=ours)
+    worklist = referrals_needing_attention(referrals_visible_to(user=staff), now=timezone.now())
+    sql, params = worklist.order_by().values("pk").query.sql_with_params()
+
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")  # a few hundred rows: reading them all is cheaper yet
+        cursor.execute(f"EXPLAIN SELECT COUNT(*) FROM ({sql}) AS listed", params)  # noqa: S608 (compiled by Django)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+
+    assert "referral_clinic_open_due_idx" in plan and "referral_clinic_resend_idx" in plan, plan
