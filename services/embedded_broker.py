@@ -7,9 +7,9 @@ its consumer dies of the JSON error (seen when a worker queued a send task a
 moment before polling). Here a message is written under a name the consumer
 skips, then renamed to its real name, which is atomic on one filesystem.
 
-And its consumer takes from its queues in turn; here each poll starts from the
-first queue of CELERY_TASK_QUEUES, the red flags', as kombu's Redis transport
-does with `queue_order_strategy` "priority".
+kombu's consumer also reads its queues in turn, one message from each; here
+every poll starts from the first queue of CELERY_TASK_QUEUES, the red flags',
+as kombu's Redis transport does with `queue_order_strategy` "priority".
 """
 
 import os

@@ -292,10 +292,10 @@ CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=500)
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # A red flag never waits behind a backlog of routine work: its path has queues of
 # its own, which every worker takes from before the default one, in this order
-# (the transports' queue order above): the pages (the triage of answers the
-# current ruleset calls an emergency, which pages tier 1; the send tasks; the
-# escalation clock and the outbox sweep), then the result of an emergency
-# already paged, then the rest. Which triage goes where: triage.actions.triage_queue.
+# (the transports' queue order above): the pages (an emergency's triage, which
+# pages tier 1; the send tasks; the escalation clock, the outbox sweep and the
+# red flags' pending sweep), then the result of an emergency already paged,
+# then the rest. Which triage goes where: triage.actions.triage_queue.
 RED_FLAG_QUEUE = "red_flags"
 RED_FLAG_RESULT_QUEUE = "red_flag_results"
 CELERY_TASK_DEFAULT_QUEUE = "celery"
